@@ -1,0 +1,119 @@
+import declared from '../pipeline.config.json';
+import { ConfigError } from './errors';
+
+/**
+ * One configuration source: pipeline.config.json declares names, sizes, formats and limits;
+ * serverless.yml and the local stack read the same file. At run time the environment may
+ * override a value (serverless.yml sets the AWS resource names), and everything is validated
+ * once, at cold start, with an error that names the bad setting.
+ */
+export const OUTPUT_FORMATS = ['webp', 'jpeg', 'avif'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export interface ThumbnailConfig {
+  sizes: number[];
+  format: OutputFormat;
+  quality: number;
+}
+
+export interface LimitsConfig {
+  maxInputBytes: number;
+  maxInputPixels: number;
+  maxFrames: number;
+}
+
+export interface PipelineConfig {
+  buckets: { uploads: string; thumbnails: string; models: string };
+  dlqUrls: { resize?: string; predict?: string };
+  thumbnails: ThumbnailConfig;
+  limits: LimitsConfig;
+}
+
+export type DeclaredConfig = typeof declared;
+export const declaredConfig: DeclaredConfig = declared;
+
+type Env = Record<string, string | undefined>;
+
+const MAX_THUMBNAIL_EDGE = 16383; // WebP's largest encodable edge
+
+function positiveInteger(setting: string, raw: string | number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = typeof raw === 'number' ? raw : Number(raw.trim());
+  if (!Number.isInteger(value) || value <= 0 || value > max) {
+    throw new ConfigError(setting, `expected a whole number between 1 and ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function nonEmpty(setting: string, raw: string): string {
+  if (raw.trim() === '') throw new ConfigError(setting, 'must not be empty');
+  return raw.trim();
+}
+
+export function parseSizes(setting: string, raw: string | number[]): number[] {
+  const items = typeof raw === 'string' ? raw.split(',') : raw;
+  if (items.length === 0 || (typeof raw === 'string' && raw.trim() === '')) {
+    throw new ConfigError(setting, 'needs at least one size');
+  }
+  const sizes = items.map((item) => positiveInteger(setting, item, MAX_THUMBNAIL_EDGE));
+  if (new Set(sizes).size !== sizes.length) throw new ConfigError(setting, `sizes repeat: ${sizes.join(',')}`);
+  return [...sizes].sort((a, b) => b - a);
+}
+
+export function parseFormat(setting: string, raw: string): OutputFormat {
+  const format = raw.trim().toLowerCase();
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
+    throw new ConfigError(setting, `expected one of ${OUTPUT_FORMATS.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return format as OutputFormat;
+}
+
+export function loadConfig(env: Env = process.env, base: DeclaredConfig = declaredConfig): PipelineConfig {
+  const pick = (name: string, fallback: string | number | number[]) => env[name] ?? fallback;
+  const buckets = {
+    uploads: nonEmpty('UPLOADS_BUCKET', String(pick('UPLOADS_BUCKET', base.local.buckets.uploads))),
+    thumbnails: nonEmpty('THUMBNAILS_BUCKET', String(pick('THUMBNAILS_BUCKET', base.local.buckets.thumbnails))),
+    models: nonEmpty('MODELS_BUCKET', String(pick('MODELS_BUCKET', base.local.buckets.models))),
+  };
+  if (buckets.uploads === buckets.thumbnails) {
+    throw new ConfigError('THUMBNAILS_BUCKET', 'must differ from UPLOADS_BUCKET, or thumbnails would trigger themselves');
+  }
+  return {
+    buckets,
+    dlqUrls: { resize: env.RESIZE_DLQ_URL || undefined, predict: env.PREDICT_DLQ_URL || undefined },
+    thumbnails: {
+      sizes: parseSizes('THUMBNAIL_SIZES', pick('THUMBNAIL_SIZES', base.thumbnails.sizes) as string | number[]),
+      format: parseFormat('THUMBNAIL_FORMAT', String(pick('THUMBNAIL_FORMAT', base.thumbnails.format))),
+      quality: positiveInteger('THUMBNAIL_QUALITY', pick('THUMBNAIL_QUALITY', base.thumbnails.quality) as string | number, 100),
+    },
+    limits: {
+      maxInputBytes: positiveInteger('MAX_INPUT_BYTES', pick('MAX_INPUT_BYTES', base.limits.maxInputBytes) as string | number),
+      maxInputPixels: positiveInteger('MAX_INPUT_PIXELS', pick('MAX_INPUT_PIXELS', base.limits.maxInputPixels) as string | number),
+      maxFrames: positiveInteger('MAX_FRAMES', pick('MAX_FRAMES', base.limits.maxFrames) as string | number),
+    },
+  };
+}
+
+/**
+ * Checks the deploy-time settings that AWS guidance ties together; serverless.yml reads them verbatim,
+ * so a bad edit fails the test suite instead of a deploy.
+ */
+export function validateDeclaredConfig(base: DeclaredConfig = declaredConfig): void {
+  for (const [name, fn] of Object.entries(base.functions)) {
+    positiveInteger(`functions.${name}.timeoutSeconds`, fn.timeoutSeconds, 900);
+    positiveInteger(`functions.${name}.batchSize`, fn.batchSize, 10000);
+    if (base.queues.visibilityTimeoutSeconds < 6 * fn.timeoutSeconds) {
+      throw new ConfigError(
+        'queues.visibilityTimeoutSeconds',
+        `${base.queues.visibilityTimeoutSeconds}s is under 6 x functions.${name}.timeoutSeconds (${fn.timeoutSeconds}s)`,
+      );
+    }
+    if (fn.batchSize > 10 && !(fn.batchWindowSeconds > 0)) {
+      throw new ConfigError(`functions.${name}.batchWindowSeconds`, 'SQS needs a batching window when batchSize exceeds 10');
+    }
+  }
+  if (base.queues.maxReceiveCount < 5) {
+    throw new ConfigError('queues.maxReceiveCount', `must be at least 5, got ${base.queues.maxReceiveCount}`);
+  }
+  parseSizes('thumbnails.sizes', base.thumbnails.sizes);
+  parseFormat('thumbnails.format', base.thumbnails.format);
+}
