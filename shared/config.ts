@@ -117,3 +117,9 @@ export function validateDeclaredConfig(base: DeclaredConfig = declaredConfig): v
   parseSizes('thumbnails.sizes', base.thumbnails.sizes);
   parseFormat('thumbnails.format', base.thumbnails.format);
 }
+
+/** For settings a function cannot run without; fails the cold start with the setting's name. */
+export function requireSetting(value: string | undefined, setting: string): string {
+  if (!value) throw new ConfigError(setting, 'is required but not set');
+  return value;
+}

@@ -11,9 +11,17 @@ export type PermanentReason =
   | 'too-large'
   | 'corrupt'
   | 'recursion'
+  | 'key-too-long'
   | 'invalid-event';
 
-export type TransientReason = 's3-unavailable' | 'throttled' | 'timeout' | 'model-unavailable' | 'unexpected';
+export type TransientReason =
+  | 'service-unavailable'
+  | 'throttled'
+  | 'timeout'
+  | 'access-denied'
+  | 'dlq-unavailable'
+  | 'model-unavailable'
+  | 'unexpected';
 
 export class PermanentError extends Error {
   readonly failureClass = 'permanent' as const;

@@ -1,0 +1,24 @@
+import { createS3Client, createSqsClient } from '../../shared/clients';
+import { loadConfig, requireSetting } from '../../shared/config';
+import { createSqsBatchHandler } from '../../shared/lambdaHandler';
+import { createObservability } from '../../shared/observability';
+import { removeThumbnails, resizeObject } from '../../shared/resize/resizeObject';
+import { createS3RecordHandler } from '../../shared/s3RecordHandler';
+
+const config = loadConfig();
+const observability = createObservability('resize');
+const { logger, tracer, metrics } = observability;
+const s3 = tracer.captureAWSv3Client(createS3Client());
+const sqs = tracer.captureAWSv3Client(createSqsClient());
+const dependencies = { config, s3, tracer, metrics };
+
+export const handler = createSqsBatchHandler(
+  observability,
+  createS3RecordHandler({
+    sqs,
+    deadLetterQueueUrl: requireSetting(config.dlqUrls.resize, 'RESIZE_DLQ_URL'),
+    logger,
+    metrics,
+    handle: (event) => (event.kind === 'created' ? resizeObject(event, dependencies) : removeThumbnails(event, dependencies)),
+  }),
+);

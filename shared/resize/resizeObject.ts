@@ -1,0 +1,96 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
+import type { PipelineConfig } from '../config';
+import { PermanentError } from '../errors';
+import { normalizeETag, type S3ObjectEvent } from '../events';
+import { renderThumbnails } from '../image/thumbnails';
+import { METRICS, MetricUnit, traced } from '../observability';
+import { deleteObjects, downloadObject, headObjectMetadata, putObject } from '../storage';
+import { encodeMetadataValue, thumbnailKeys } from './thumbnailKeys';
+
+export interface ResizeDependencies {
+  config: PipelineConfig;
+  s3: S3Client;
+  tracer: Tracer;
+  metrics: Metrics;
+}
+
+export type ResizeOutcome =
+  | { status: 'written'; keys: string[]; bytesIn: number; bytesOut: number }
+  | { status: 'duplicate-skipped'; keys: string[] }
+  | { status: 'source-missing' }
+  | { status: 'deleted'; keys: string[] };
+
+/** The recursion guard: thumbnails must never be read back as sources, or each write would trigger another. */
+function assertReadableSource(event: S3ObjectEvent, config: PipelineConfig): void {
+  if (event.bucket === config.buckets.thumbnails) {
+    throw new PermanentError('recursion', `refusing to read from the thumbnails bucket ${event.bucket}`);
+  }
+}
+
+/**
+ * Thumbnails for one uploaded object. The largest size is written last, so its presence with the
+ * source's ETag proves a complete earlier run: a duplicate delivery then costs one HEAD request.
+ */
+export async function resizeObject(event: S3ObjectEvent, deps: ResizeDependencies): Promise<ResizeOutcome> {
+  const { config, s3, tracer, metrics } = deps;
+  assertReadableSource(event, config);
+  const { sizes, format } = config.thumbnails;
+  if (event.size !== undefined && event.size > config.limits.maxInputBytes) {
+    throw new PermanentError('too-large', `${event.size} bytes exceeds the limit of ${config.limits.maxInputBytes} bytes`);
+  }
+  const keys = thumbnailKeys(event.key, sizes, format);
+  const [largestKey] = keys;
+  const eventETag = normalizeETag(event.eTag);
+  if (eventETag) {
+    const existing = await headObjectMetadata(s3, config.buckets.thumbnails, largestKey);
+    if (existing?.['source-etag'] === eventETag) {
+      metrics.addMetric(METRICS.duplicatesSkipped, MetricUnit.Count, 1);
+      return { status: 'duplicate-skipped', keys };
+    }
+  }
+
+  const started = performance.now();
+  const source = await traced(tracer, 'download', () => downloadObject(s3, event.bucket, event.key, config.limits.maxInputBytes));
+  if (!source) return { status: 'source-missing' };
+  const rendered = await traced(tracer, 'decode+resize', () => renderThumbnails(source.data, config.thumbnails, config.limits));
+
+  const put = (index: number) => {
+    const thumbnail = rendered.thumbnails[index];
+    return putObject(s3, {
+      bucket: config.buckets.thumbnails,
+      key: keys[index],
+      body: thumbnail.data,
+      contentType: thumbnail.contentType,
+      metadata: {
+        'source-bucket': event.bucket,
+        'source-key': encodeMetadataValue(event.key),
+        'source-etag': source.eTag ?? eventETag ?? '',
+        width: String(thumbnail.width),
+        height: String(thumbnail.height),
+      },
+    });
+  };
+  await traced(tracer, 'upload', async () => {
+    await Promise.all(keys.slice(1).map((_, i) => put(i + 1)));
+    await put(0);
+  });
+
+  const bytesOut = rendered.thumbnails.reduce((sum, thumbnail) => sum + thumbnail.data.length, 0);
+  metrics.addMetric(METRICS.imagesProcessed, MetricUnit.Count, 1);
+  metrics.addMetric(METRICS.thumbnailsWritten, MetricUnit.Count, keys.length);
+  metrics.addMetric(METRICS.bytesIn, MetricUnit.Bytes, source.data.length);
+  metrics.addMetric(METRICS.bytesOut, MetricUnit.Bytes, bytesOut);
+  metrics.addMetric(METRICS.processingTime, MetricUnit.Milliseconds, performance.now() - started);
+  return { status: 'written', keys, bytesIn: source.data.length, bytesOut };
+}
+
+/** A deleted source takes its thumbnails with it. */
+export async function removeThumbnails(event: S3ObjectEvent, deps: ResizeDependencies): Promise<ResizeOutcome> {
+  assertReadableSource(event, deps.config);
+  const keys = thumbnailKeys(event.key, deps.config.thumbnails.sizes, deps.config.thumbnails.format);
+  await deleteObjects(deps.s3, deps.config.buckets.thumbnails, keys);
+  deps.metrics.addMetric(METRICS.thumbnailsDeleted, MetricUnit.Count, keys.length);
+  return { status: 'deleted', keys };
+}

@@ -1,0 +1,71 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { SQSRecord } from 'aws-lambda';
+import { classifyError } from './classifyError';
+import { sendToDeadLetterQueue } from './deadLetter';
+import { PermanentError } from './errors';
+import { notificationBody, parseS3MessageBody, type S3ObjectEvent } from './events';
+import { METRICS, MetricUnit } from './observability';
+
+export interface S3RecordHandlerOptions<Outcome> {
+  sqs: SQSClient;
+  deadLetterQueueUrl: string | undefined;
+  logger: Logger;
+  metrics: Metrics;
+  /** Does the work for one object event; throws a PermanentError or anything else (classified). */
+  handle: (event: S3ObjectEvent, logger: Logger) => Promise<Outcome>;
+}
+
+/**
+ * The failure model for one SQS record carrying an S3 notification, shared by every function:
+ * a permanent failure is sent to the DLQ with its reason and the record counts as handled;
+ * anything else fails the record alone, so the queue retries it and its redrive policy bounds that.
+ */
+export function createS3RecordHandler<Outcome>(options: S3RecordHandlerOptions<Outcome>) {
+  const { sqs, deadLetterQueueUrl, metrics, handle } = options;
+
+  const deadLetter = async (record: SQSRecord, logger: Logger, error: PermanentError, event?: S3ObjectEvent) => {
+    metrics.addMetric(METRICS.permanentFailures, MetricUnit.Count, 1);
+    logger.warn('permanent failure: sending to the DLQ', { reason: error.reason, error: error.message });
+    await sendToDeadLetterQueue(sqs, deadLetterQueueUrl, {
+      body: event ? notificationBody([event]) : record.body,
+      error,
+      record,
+      source: event && { bucket: event.bucket, key: event.key },
+    });
+  };
+
+  return async (record: SQSRecord): Promise<Outcome[]> => {
+    const logger = options.logger.createChild();
+    logger.appendKeys({ messageId: record.messageId, receiveCount: record.attributes?.ApproximateReceiveCount });
+    let events: S3ObjectEvent[];
+    try {
+      events = parseS3MessageBody(record.body);
+    } catch (error) {
+      await deadLetter(record, logger, error as PermanentError);
+      return [];
+    }
+    if (events.length === 0) logger.info('skipping s3:TestEvent');
+
+    const outcomes: Outcome[] = [];
+    for (const event of events) {
+      logger.appendKeys({ bucket: event.bucket, s3Key: event.key, eventName: event.eventName });
+      try {
+        const outcome = await handle(event, logger);
+        logger.info('processed', { outcome });
+        outcomes.push(outcome);
+      } catch (error) {
+        const classified = classifyError(error);
+        if (classified instanceof PermanentError) {
+          await deadLetter(record, logger, classified, event);
+          continue;
+        }
+        metrics.addMetric(METRICS.transientFailures, MetricUnit.Count, 1);
+        logger.error('transient failure: the record will be retried', { reason: classified.reason, error: classified.message });
+        throw classified;
+      }
+    }
+    return outcomes;
+  };
+}
