@@ -25,7 +25,3 @@ export function planSizes(width: number, height: number, sizes: readonly number[
     });
 }
 
-/** EXIF orientations 5-8 are transposed: width and height swap once the image is upright. */
-export function uprightDimensions(width: number, height: number, orientation: number | undefined) {
-  return orientation !== undefined && orientation >= 5 && orientation <= 8 ? { width: height, height: width } : { width, height };
-}

@@ -126,4 +126,32 @@ describe('resize handler against the embedded S3 and SQS', () => {
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0].messageId }]);
     expect(await dlqMessages()).toEqual([]);
   });
+
+  test('every log line of a record carries the S3 key, the message id and the request id', async () => {
+    const verbose = harness.loadHandler(HANDLER, { POWERTOOLS_LOG_LEVEL: 'INFO' });
+    const body = await uploadAndEvent('logged/photo.jpg', photo);
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const context = lambdaContext();
+    const event = sqsEvent(body);
+    try {
+      await verbose(event, context);
+    } finally {
+      spy.mockRestore();
+    }
+    const lines = written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    expect(lines.map((line) => line.message)).toContain('processed');
+    for (const line of lines) {
+      expect(line).toMatchObject({
+        s3Key: 'logged/photo.jpg',
+        messageId: event.Records[0].messageId,
+        function_request_id: context.awsRequestId,
+        level: 'INFO',
+        service: 'resize',
+      });
+    }
+  });
 });
