@@ -15,7 +15,7 @@ describe('thumbnailKeys', () => {
     expect(thumbnailKeys('/a/../b.png', [256], 'jpeg')).toEqual(['256//a/../b.png.jpeg']);
   });
 
-  test('a key that would exceed S3's 1,024-byte limit is a permanent key-too-long', () => {
+  test("a key that would exceed S3's 1,024-byte limit is a permanent key-too-long", () => {
     const longKey = 'é'.repeat((MAX_S3_KEY_BYTES - 8) / 2);
     expect(() => thumbnailKeys(longKey, [256], 'webp')).toThrow(PermanentError);
     try {
