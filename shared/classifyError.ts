@@ -8,7 +8,12 @@ interface AwsErrorShape {
 }
 
 const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+const NETWORK_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'];
+// The SDK's retry layer may re-wrap a socket error as a bare Error whose message is all that is
+// left of the code (seen when the error crosses a VM context), so the message is checked as well.
+const NETWORK_IN_MESSAGE = new RegExp(`\\b(${NETWORK_CODES.join('|')})\\b`);
+
+const isNetworkError = (aws: AwsErrorShape) => NETWORK_CODES.includes(aws.code ?? '') || NETWORK_IN_MESSAGE.test(aws.message ?? '');
 
 /**
  * Maps any error to the failure model. Errors the pipeline raised itself keep their class. AWS and
@@ -27,7 +32,7 @@ export function classifyError(error: unknown): PipelineError {
   if (name === 'TimeoutError' || name === 'RequestTimeout' || aws.code === 'ETIMEDOUT') {
     return new TransientError('timeout', message, { cause: error });
   }
-  if ((status !== undefined && status >= 500) || NETWORK.has(aws.code ?? '') || name === 'NetworkingError') {
+  if ((status !== undefined && status >= 500) || isNetworkError(aws) || name === 'NetworkingError') {
     return new TransientError('service-unavailable', message, { cause: error });
   }
   return new TransientError('unexpected', message, { cause: error });

@@ -1,6 +1,6 @@
 import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { TransientError, type PermanentError } from './errors';
+import { TransientError, type PipelineError } from './errors';
 
 /** Attribute names a DLQ entry carries; the DLQ tools read the same names. */
 export const DLQ_ATTRIBUTES = {
@@ -28,7 +28,7 @@ const text = (value: string): MessageAttributeValue => ({ DataType: 'String', St
 
 export interface DeadLetter {
   body: string;
-  error: PermanentError;
+  error: PipelineError;
   record: SQSRecord;
   source?: { bucket: string; key: string };
 }
@@ -53,9 +53,10 @@ export function deadLetterAttributes({ error, record, source }: DeadLetter, now 
 }
 
 /**
- * Sends a permanent failure straight to the DLQ so it costs one attempt, not maxReceiveCount.
- * If the DLQ cannot be reached the failure becomes transient: the message stays on its queue and
- * the redrive policy still delivers it to the DLQ eventually. Nothing is dropped.
+ * Sends a failure to the DLQ with its reason: a permanent one at once, so it costs one attempt, not
+ * maxReceiveCount; a transient one on its last attempt, so the DLQ says why instead of holding a
+ * bare message moved by the redrive policy. If the DLQ cannot be reached the failure becomes
+ * transient: the message stays on its queue and the redrive policy still delivers it. Nothing is dropped.
  */
 export async function sendToDeadLetterQueue(sqs: SQSClient, queueUrl: string | undefined, letter: DeadLetter): Promise<void> {
   if (!queueUrl) {

@@ -4,7 +4,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { classifyError } from './classifyError';
 import { sendToDeadLetterQueue } from './deadLetter';
-import { PermanentError } from './errors';
+import { PermanentError, type PipelineError } from './errors';
 import { notificationBody, parseS3MessageBody, type S3ObjectEvent } from './events';
 import { METRICS, MetricUnit } from './observability';
 
@@ -13,6 +13,8 @@ export interface S3RecordHandlerOptions<Outcome> {
   deadLetterQueueUrl: string | undefined;
   logger: Logger;
   metrics: Metrics;
+  /** The queue's redrive maxReceiveCount: the attempt at which a transient failure is dead-lettered with its reason. */
+  maxReceiveCount: number;
   /** Does the work for one object event; throws a PermanentError or anything else (classified). */
   handle: (event: S3ObjectEvent, logger: Logger) => Promise<Outcome>;
 }
@@ -20,14 +22,14 @@ export interface S3RecordHandlerOptions<Outcome> {
 /**
  * The failure model for one SQS record carrying an S3 notification, shared by every function:
  * a permanent failure is sent to the DLQ with its reason and the record counts as handled;
- * anything else fails the record alone, so the queue retries it and its redrive policy bounds that.
+ * anything else fails the record alone, so the queue retries it, until the last attempt the
+ * redrive policy allows, when it too is dead-lettered with its reason.
  */
 export function createS3RecordHandler<Outcome>(options: S3RecordHandlerOptions<Outcome>) {
-  const { sqs, deadLetterQueueUrl, metrics, handle } = options;
+  const { sqs, deadLetterQueueUrl, metrics, handle, maxReceiveCount } = options;
 
-  const deadLetter = async (record: SQSRecord, logger: Logger, error: PermanentError, event?: S3ObjectEvent) => {
-    metrics.addMetric(METRICS.permanentFailures, MetricUnit.Count, 1);
-    logger.warn('permanent failure: sending to the DLQ', { reason: error.reason, error: error.message });
+  const deadLetter = async (record: SQSRecord, logger: Logger, error: PipelineError, event?: S3ObjectEvent) => {
+    logger.warn(`${error.failureClass} failure: sending to the DLQ`, { reason: error.reason, error: error.message });
     await sendToDeadLetterQueue(sqs, deadLetterQueueUrl, {
       body: event ? notificationBody([event]) : record.body,
       error,
@@ -43,6 +45,7 @@ export function createS3RecordHandler<Outcome>(options: S3RecordHandlerOptions<O
     try {
       events = parseS3MessageBody(record.body);
     } catch (error) {
+      metrics.addMetric(METRICS.permanentFailures, MetricUnit.Count, 1);
       await deadLetter(record, logger, error as PermanentError);
       return [];
     }
@@ -58,10 +61,15 @@ export function createS3RecordHandler<Outcome>(options: S3RecordHandlerOptions<O
       } catch (error) {
         const classified = classifyError(error);
         if (classified instanceof PermanentError) {
+          metrics.addMetric(METRICS.permanentFailures, MetricUnit.Count, 1);
           await deadLetter(record, logger, classified, event);
           continue;
         }
         metrics.addMetric(METRICS.transientFailures, MetricUnit.Count, 1);
+        if (Number(record.attributes?.ApproximateReceiveCount) >= maxReceiveCount) {
+          await deadLetter(record, logger, classified, event);
+          continue;
+        }
         logger.error('transient failure: the record will be retried', { reason: classified.reason, error: classified.message });
         throw classified;
       }

@@ -1,5 +1,5 @@
 import { createSqsClient } from '../../shared/clients';
-import { loadConfig, requireSetting } from '../../shared/config';
+import { declaredConfig, loadConfig, requireSetting } from '../../shared/config';
 import { createSqsBatchHandler } from '../../shared/lambdaHandler';
 import { createObservability } from '../../shared/observability';
 import { createS3RecordHandler } from '../../shared/s3RecordHandler';
@@ -17,6 +17,7 @@ export const handler = createSqsBatchHandler(
     deadLetterQueueUrl: requireSetting(config.dlqUrls.predict, 'PREDICT_DLQ_URL'),
     logger,
     metrics,
+    maxReceiveCount: declaredConfig.queues.maxReceiveCount,
     handle: async (event) => ({ status: 'prediction-not-implemented', kind: event.kind }),
   }),
 );

@@ -1,5 +1,5 @@
 import { createS3Client, createSqsClient } from '../../shared/clients';
-import { loadConfig, requireSetting } from '../../shared/config';
+import { declaredConfig, loadConfig, requireSetting } from '../../shared/config';
 import { createSqsBatchHandler } from '../../shared/lambdaHandler';
 import { createObservability } from '../../shared/observability';
 import { removeThumbnails, resizeObject } from '../../shared/resize/resizeObject';
@@ -19,6 +19,7 @@ export const handler = createSqsBatchHandler(
     deadLetterQueueUrl: requireSetting(config.dlqUrls.resize, 'RESIZE_DLQ_URL'),
     logger,
     metrics,
+    maxReceiveCount: declaredConfig.queues.maxReceiveCount,
     handle: (event) => (event.kind === 'created' ? resizeObject(event, dependencies) : removeThumbnails(event, dependencies)),
   }),
 );

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { lambdaContext, s3NotificationBody, sqsEvent } from '../helpers/events';
+import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
 import { CORPUS, startResizeHarness, type ResizeHarness } from '../helpers/resizeHarness';
 
 const HANDLER = path.resolve(__dirname, '../../functions/resize/handler');
@@ -125,6 +125,18 @@ describe('resize handler against the embedded S3 and SQS', () => {
     const response = await unreachable(event, lambdaContext());
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0].messageId }]);
     expect(await dlqMessages()).toEqual([]);
+  });
+
+  test('a transient failure on the last allowed attempt is dead-lettered with its reason, not dropped', async () => {
+    const unreachable = harness.loadHandler(HANDLER, { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9' });
+    const body = s3NotificationBody({ bucket: 'uploads', key: 'holiday/photo.jpg', size: photo.length });
+    const response = await unreachable({ Records: [sqsRecord(body, 5)] }, lambdaContext());
+    expect(response.batchItemFailures).toEqual([]);
+    const [dead, ...rest] = await dlqMessages();
+    expect(rest).toEqual([]);
+    expect(attribute(dead, 'failureClass')).toBe('transient');
+    expect(attribute(dead, 'reason')).toBe('service-unavailable');
+    expect(attribute(dead, 'attempts')).toBe('5');
   });
 
   test('every log line of a record carries the S3 key, the message id and the request id', async () => {

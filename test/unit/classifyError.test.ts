@@ -20,6 +20,7 @@ describe('classifyError', () => {
     [awsError('AccessDenied', 403), 'access-denied'],
     [awsError('TimeoutError'), 'timeout'],
     [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }), 'service-unavailable'],
+    [new Error('AWS SDK error wrapper for Error: connect ECONNREFUSED 127.0.0.1:9'), 'service-unavailable'],
     [new TypeError('something nobody expected'), 'unexpected'],
     ['a thrown string', 'unexpected'],
   ])('%p is transient (%s): retried, then DLQ by the redrive policy', (error, reason) => {
