@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { encodeS3EventKey } from '../../local/s3EventKey';
 
-/** Form-encodes a key the way S3 writes it into notifications (spaces as `+`, a literal `+` as %2B). */
-export const encodeKeyAsS3Does = (key: string) =>
-  key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/%20/g, '+'))
-    .join('/');
 
 export interface NotificationRecordInput {
   bucket: string;
@@ -29,7 +24,7 @@ export function s3NotificationBody(...records: NotificationRecordInput[]): strin
         s3SchemaVersion: '1.0',
         configurationId: 'uploads',
         bucket: { name: record.bucket, arn: `arn:aws:s3:::${record.bucket}` },
-        object: { key: encodeKeyAsS3Does(record.key), size: record.size, eTag: record.eTag, sequencer: '0A1B2C3D4E5F678901' },
+        object: { key: encodeS3EventKey(record.key), size: record.size, eTag: record.eTag, sequencer: '0A1B2C3D4E5F678901' },
       },
     })),
   });
