@@ -22,11 +22,23 @@ export interface LimitsConfig {
   maxFrames: number;
 }
 
+export interface PredictionConfig {
+  /** `s3://bucket/prefix/` of the active model, unless an SSM parameter names it. */
+  modelUri: string;
+  /** SSM parameter holding the model URI, so switching model is a parameter change (read with caching). */
+  modelUriParameter?: string;
+  topK: number;
+  /** How often, at most, the model object's ETag is re-checked for a hot swap. */
+  modelRefreshSeconds: number;
+  threads: number;
+}
+
 export interface PipelineConfig {
   buckets: { uploads: string; thumbnails: string; models: string };
   dlqUrls: { resize?: string; predict?: string };
   thumbnails: ThumbnailConfig;
   limits: LimitsConfig;
+  prediction: PredictionConfig;
 }
 
 export type DeclaredConfig = typeof declared;
@@ -67,6 +79,14 @@ export function parseFormat(setting: string, raw: string): OutputFormat {
   return format as OutputFormat;
 }
 
+/** `s3://bucket/prefix/`, normalised to end with a slash. */
+export function parseModelUri(setting: string, raw: string): string {
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/.exec(raw.trim());
+  if (!match) throw new ConfigError(setting, `expected s3://<bucket>/<prefix>/, got ${JSON.stringify(raw)}`);
+  const prefix = match[2].replace(/\/*$/, '/');
+  return `s3://${match[1]}/${prefix === '/' ? '' : prefix}`;
+}
+
 export function loadConfig(env: Env = process.env, base: DeclaredConfig = declaredConfig): PipelineConfig {
   const pick = (name: string, fallback: string | number | number[]) => env[name] ?? fallback;
   const buckets = {
@@ -84,6 +104,13 @@ export function loadConfig(env: Env = process.env, base: DeclaredConfig = declar
       sizes: parseSizes('THUMBNAIL_SIZES', pick('THUMBNAIL_SIZES', base.thumbnails.sizes) as string | number[]),
       format: parseFormat('THUMBNAIL_FORMAT', String(pick('THUMBNAIL_FORMAT', base.thumbnails.format))),
       quality: positiveInteger('THUMBNAIL_QUALITY', pick('THUMBNAIL_QUALITY', base.thumbnails.quality) as string | number, 100),
+    },
+    prediction: {
+      modelUri: parseModelUri('MODEL_URI', String(pick('MODEL_URI', base.prediction.modelUri))),
+      modelUriParameter: env.MODEL_URI_PARAMETER || undefined,
+      topK: positiveInteger('PREDICTION_TOP_K', pick('PREDICTION_TOP_K', base.prediction.topK) as string | number, 1000),
+      modelRefreshSeconds: positiveInteger('MODEL_REFRESH_SECONDS', pick('MODEL_REFRESH_SECONDS', base.prediction.modelRefreshSeconds) as string | number),
+      threads: positiveInteger('PREDICTION_THREADS', pick('PREDICTION_THREADS', base.prediction.threads) as string | number, 64),
     },
     limits: {
       maxInputBytes: positiveInteger('MAX_INPUT_BYTES', pick('MAX_INPUT_BYTES', base.limits.maxInputBytes) as string | number),

@@ -14,6 +14,10 @@ export const METRICS = {
   permanentFailures: 'PermanentFailures',
   transientFailures: 'TransientFailures',
   processingTime: 'ProcessingTime',
+  modelLoadMs: 'ModelLoadMs',
+  modelSwaps: 'ModelSwaps',
+  inferenceMs: 'InferenceMs',
+  predictionsWritten: 'PredictionsWritten',
 } as const;
 
 export interface Observability {

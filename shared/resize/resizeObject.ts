@@ -2,11 +2,11 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { PipelineConfig } from '../config';
-import { PermanentError } from '../errors';
 import { normalizeETag, type S3ObjectEvent } from '../events';
 import { renderThumbnails } from '../image/thumbnails';
 import { METRICS, MetricUnit, traced } from '../observability';
-import { deleteObjects, downloadObject, headObjectMetadata, putObject } from '../storage';
+import { assertReadableSource, downloadSource } from '../sourceObject';
+import { deleteObjects, headObjectMetadata, putObject } from '../storage';
 import { encodeMetadataValue, thumbnailKeys } from './thumbnailKeys';
 
 export interface ResizeDependencies {
@@ -22,13 +22,6 @@ export type ResizeOutcome =
   | { status: 'source-missing' }
   | { status: 'deleted'; keys: string[] };
 
-/** The recursion guard: thumbnails must never be read back as sources, or each write would trigger another. */
-function assertReadableSource(event: S3ObjectEvent, config: PipelineConfig): void {
-  if (event.bucket === config.buckets.thumbnails) {
-    throw new PermanentError('recursion', `refusing to read from the thumbnails bucket ${event.bucket}`);
-  }
-}
-
 /**
  * Thumbnails for one uploaded object. The largest size is written last, so its presence with the
  * source's ETag proves a complete earlier run: a duplicate delivery then costs one HEAD request.
@@ -37,9 +30,6 @@ export async function resizeObject(event: S3ObjectEvent, deps: ResizeDependencie
   const { config, s3, tracer, metrics } = deps;
   assertReadableSource(event, config);
   const { sizes, format } = config.thumbnails;
-  if (event.size !== undefined && event.size > config.limits.maxInputBytes) {
-    throw new PermanentError('too-large', `${event.size} bytes exceeds the limit of ${config.limits.maxInputBytes} bytes`);
-  }
   const keys = thumbnailKeys(event.key, sizes, format);
   const [largestKey] = keys;
   const eventETag = normalizeETag(event.eTag);
@@ -52,7 +42,7 @@ export async function resizeObject(event: S3ObjectEvent, deps: ResizeDependencie
   }
 
   const started = performance.now();
-  const source = await traced(tracer, 'download', () => downloadObject(s3, event.bucket, event.key, config.limits.maxInputBytes));
+  const source = await downloadSource(event, deps);
   if (!source) return { status: 'source-missing' };
   const rendered = await traced(tracer, 'decode+resize', () => renderThumbnails(source.data, config.thumbnails, config.limits));
 

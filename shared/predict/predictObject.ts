@@ -1,0 +1,113 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
+import type { PipelineConfig } from '../config';
+import { PermanentError } from '../errors';
+import { normalizeETag, type S3ObjectEvent } from '../events';
+import { probeImage } from '../image/probe';
+import { classifySharpError } from '../image/sharpErrors';
+import { METRICS, MetricUnit, traced } from '../observability';
+import { MAX_S3_KEY_BYTES, encodeMetadataValue } from '../resize/thumbnailKeys';
+import { assertReadableSource, downloadSource } from '../sourceObject';
+import { deleteObjects, headObjectMetadata, putObject } from '../storage';
+import type { ModelCache } from './modelCache';
+import { preprocess } from './preprocess';
+import { topK, type LabelScore } from './scores';
+
+export interface PredictDependencies {
+  config: PipelineConfig;
+  s3: S3Client;
+  tracer: Tracer;
+  metrics: Metrics;
+  models: ModelCache;
+}
+
+/** What `predictions/<source key>.json` holds. */
+export interface Prediction {
+  source: { bucket: string; key: string; eTag?: string; format: string; width: number; height: number };
+  model: { name: string; version: string; uri: string };
+  labels: LabelScore[];
+  timings: { downloadMs: number; preprocessMs: number; inferenceMs: number };
+  createdAt: string;
+}
+
+export type PredictOutcome =
+  | { status: 'written'; key: string; top: LabelScore | undefined }
+  | { status: 'duplicate-skipped'; key: string }
+  | { status: 'source-missing' }
+  | { status: 'deleted'; key: string };
+
+export const PREDICTIONS_PREFIX = 'predictions/';
+
+export function predictionKey(sourceKey: string): string {
+  const key = `${PREDICTIONS_PREFIX}${sourceKey}.json`;
+  if (Buffer.byteLength(key, 'utf8') > MAX_S3_KEY_BYTES) {
+    throw new PermanentError('key-too-long', `prediction key would be ${Buffer.byteLength(key, 'utf8')} bytes, over S3's ${MAX_S3_KEY_BYTES}-byte limit`);
+  }
+  return key;
+}
+
+const elapsed = (since: number) => Math.round((performance.now() - since) * 100) / 100;
+
+/** Classifies one uploaded image with the active model; validation is the resize path's own (probe before decode). */
+export async function predictObject(event: S3ObjectEvent, deps: PredictDependencies): Promise<PredictOutcome> {
+  const { config, s3, tracer, metrics, models } = deps;
+  assertReadableSource(event, config);
+  const key = predictionKey(event.key);
+  const model = await traced(tracer, 'model-load', () => models.get());
+  const { manifest } = model.classifier;
+  const modelId = `${manifest.name}/${manifest.version}`;
+  const eventETag = normalizeETag(event.eTag);
+  if (eventETag) {
+    const existing = await headObjectMetadata(s3, config.buckets.thumbnails, key);
+    if (existing?.['source-etag'] === eventETag && existing.model === modelId) {
+      metrics.addMetric(METRICS.duplicatesSkipped, MetricUnit.Count, 1);
+      return { status: 'duplicate-skipped', key };
+    }
+  }
+
+  let started = performance.now();
+  const source = await downloadSource(event, deps);
+  if (!source) return { status: 'source-missing' };
+  const downloadMs = elapsed(started);
+
+  started = performance.now();
+  const { probed, tensor } = await traced(tracer, 'preprocess', async () => {
+    const probed = await probeImage(source.data, config.limits);
+    const tensor = await preprocess(source.data, manifest, config.limits.maxInputPixels).catch((error) => {
+      throw classifySharpError(error);
+    });
+    return { probed, tensor };
+  });
+  const preprocessMs = elapsed(started);
+
+  started = performance.now();
+  const probabilities = await traced(tracer, 'inference', () => model.classifier.classify(tensor));
+  const inferenceMs = elapsed(started);
+
+  const prediction: Prediction = {
+    source: { bucket: event.bucket, key: event.key, eTag: source.eTag, format: probed.format, width: probed.width, height: probed.height },
+    model: { name: manifest.name, version: manifest.version, uri: model.uri },
+    labels: topK(probabilities, manifest.labels, config.prediction.topK),
+    timings: { downloadMs, preprocessMs, inferenceMs },
+    createdAt: new Date().toISOString(),
+  };
+  await putObject(s3, {
+    bucket: config.buckets.thumbnails,
+    key,
+    body: Buffer.from(JSON.stringify(prediction, null, 2)),
+    contentType: 'application/json',
+    metadata: { 'source-bucket': event.bucket, 'source-key': encodeMetadataValue(event.key), 'source-etag': source.eTag ?? eventETag ?? '', model: modelId },
+  });
+  metrics.addMetric(METRICS.inferenceMs, MetricUnit.Milliseconds, inferenceMs);
+  metrics.addMetric(METRICS.predictionsWritten, MetricUnit.Count, 1);
+  return { status: 'written', key, top: prediction.labels[0] };
+}
+
+/** A deleted source takes its prediction with it. */
+export async function removePrediction(event: S3ObjectEvent, deps: PredictDependencies): Promise<PredictOutcome> {
+  assertReadableSource(event, deps.config);
+  const key = predictionKey(event.key);
+  await deleteObjects(deps.s3, deps.config.buckets.thumbnails, [key]);
+  return { status: 'deleted', key };
+}
