@@ -1,0 +1,90 @@
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { s3ClientOptions } from '../../shared/clients';
+import { declaredConfig, loadConfig } from '../../shared/config';
+import { thumbnailKeys } from '../../shared/resize/thumbnailKeys';
+import { localEndpoints, localPorts } from '../../local/endpoints';
+import type { UploadArgs } from '../args';
+import type { Output } from '../output';
+
+const WAIT_TIMEOUT_MS = 60_000;
+
+type Env = Record<string, string | undefined>;
+
+/** Where uploads go: real AWS with --aws, else AWS_ENDPOINT_URL_S3 when set, else the local stack. */
+export function uploadTarget(args: Pick<UploadArgs, 'aws' | 'bucket'>, env: Env = process.env) {
+  const bucket = args.bucket ?? env.UPLOADS_BUCKET ?? (args.aws ? undefined : declaredConfig.local.buckets.uploads);
+  if (args.aws) {
+    const { AWS_ENDPOINT_URL_S3: _ignored, ...rest } = env;
+    return { bucket, endpoint: 'AWS', clientEnv: rest };
+  }
+  if (env.AWS_ENDPOINT_URL_S3) return { bucket, endpoint: env.AWS_ENDPOINT_URL_S3, clientEnv: env };
+  const { s3Endpoint } = localEndpoints(localPorts(env));
+  return { bucket, endpoint: s3Endpoint, clientEnv: { ...env, AWS_ENDPOINT_URL_S3: s3Endpoint } };
+}
+
+async function thumbnailsExist(s3: S3Client, bucket: string, keys: string[], eTag: string): Promise<boolean> {
+  for (const key of keys) {
+    try {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      if (head.Metadata?.['source-etag'] !== eTag) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** `pipeline upload`: puts files into the uploads bucket, which starts the pipeline for each. */
+export async function runUpload(args: UploadArgs, output: Output): Promise<number> {
+  const target = uploadTarget(args);
+  if (!target.bucket) {
+    output.err('pipeline upload: with --aws, name the bucket with --bucket or UPLOADS_BUCKET');
+    return 1;
+  }
+  const s3 = new S3Client({ ...s3ClientOptions(target.clientEnv), maxAttempts: 2 });
+  const uploaded: { key: string; eTag: string; started: number }[] = [];
+  try {
+    for (const file of args.files) {
+      let body: Buffer;
+      try {
+        body = await readFile(file);
+      } catch (error) {
+        output.err(`pipeline upload: cannot read ${file}: ${(error as Error).message}`);
+        return 1;
+      }
+      const key = `${args.prefix}${path.basename(file)}`;
+      const started = Date.now();
+      try {
+        const response = await s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body }));
+        uploaded.push({ key, eTag: (response.ETag ?? '').replace(/"/g, ''), started });
+      } catch (error) {
+        const message = (error as Error).message;
+        const hint = /ECONNREFUSED/.test(`${message} ${(error as { code?: string }).code}`) ? ' (is the local stack running? `npm start`)' : '';
+        output.err(`pipeline upload: could not upload ${file} to s3://${target.bucket}/${key} at ${target.endpoint}: ${message}${hint}`);
+        return 1;
+      }
+      output.out(`s3://${target.bucket}/${key}`);
+    }
+    if (!args.wait) return 0;
+
+    const config = loadConfig();
+    const { thumbnails } = config.buckets;
+    const deadline = Date.now() + WAIT_TIMEOUT_MS;
+    for (const upload of uploaded) {
+      const keys = thumbnailKeys(upload.key, config.thumbnails.sizes, config.thumbnails.format);
+      while (!(await thumbnailsExist(s3, thumbnails, keys, upload.eTag))) {
+        if (Date.now() > deadline) {
+          output.err(`pipeline upload: no thumbnails for ${upload.key} after ${WAIT_TIMEOUT_MS / 1000} s; if it is not an image it is in the resize DLQ`);
+          return 1;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      output.err(`thumbnails for ${upload.key} ready ${Date.now() - upload.started} ms after the upload started: ${keys.map((key) => `s3://${thumbnails}/${key}`).join(' ')}`);
+    }
+    return 0;
+  } finally {
+    s3.destroy();
+  }
+}

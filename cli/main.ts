@@ -1,0 +1,47 @@
+import { parseCommand, parseReplayArgs, parseResizeArgs, parseStartArgs, parseUploadArgs, UsageError } from './args';
+import { runReplay } from './commands/replay';
+import { runResize } from './commands/resize';
+import { runStart } from './commands/start';
+import { runUpload } from './commands/upload';
+import { helpText, USAGE } from './help';
+import { processOutput, type Output } from './output';
+
+/** `pipeline <command>`: returns the exit code. */
+export async function main(argv: readonly string[], output: Output = processOutput): Promise<number> {
+  try {
+    const { command, args, topic } = parseCommand(argv);
+    switch (command) {
+      case 'help':
+        output.out(helpText(topic));
+        return 0;
+      case 'start': {
+        if (parseStartArgs(args).help) return help(output, command);
+        return await runStart(output);
+      }
+      case 'upload': {
+        const parsed = parseUploadArgs(args);
+        return parsed.help ? help(output, command) : await runUpload(parsed, output);
+      }
+      case 'replay': {
+        const parsed = parseReplayArgs(args);
+        return parsed.help ? help(output, command) : await runReplay(parsed, output);
+      }
+      case 'resize': {
+        const parsed = parseResizeArgs(args);
+        return parsed.help ? help(output, command) : await runResize(parsed, output);
+      }
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      output.err(`pipeline: ${error.message}\n`);
+      output.err(error.command ? `usage: ${USAGE[error.command as keyof typeof USAGE]}` : helpText());
+      return 64; // EX_USAGE
+    }
+    throw error;
+  }
+}
+
+function help(output: Output, command: keyof typeof USAGE): number {
+  output.out(USAGE[command]);
+  return 0;
+}

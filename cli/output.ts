@@ -1,0 +1,24 @@
+/** What a command writes: stdout for its result, stderr for everything meant for a person. */
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const processOutput: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/**
+ * Runs code whose logging (Powertools writes JSON log lines to stdout) must not mix with a
+ * command's result: while it runs, anything written to stdout goes to stderr instead.
+ */
+export async function withStdoutOnStderr<T>(work: () => Promise<T>): Promise<T> {
+  const write = process.stdout.write;
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  try {
+    return await work();
+  } finally {
+    process.stdout.write = write;
+  }
+}
