@@ -206,11 +206,14 @@ export function startPoller(options: PollerOptions): Poller {
     const batch = await receive(batchSize);
     if (batch.length === 0 || batchWindowSeconds <= 0) return batch;
     const windowEnds = Date.now() + batchWindowSeconds * 1000;
-    while (running && batch.length < batchSize && Date.now() < windowEnds) {
+    const byId = new Map(batch.map((message) => [message.MessageId!, message]));
+    while (running && byId.size < batchSize && Date.now() < windowEnds) {
       await nap(Math.min(100, Math.max(0, windowEnds - Date.now())));
-      batch.push(...(await receive(batchSize - batch.length)));
+      // A window longer than the visibility timeout can receive a message twice: keep the latest
+      // receipt, the only one SQS accepts for the delete.
+      for (const message of await receive(batchSize - byId.size)) byId.set(message.MessageId!, message);
     }
-    return batch;
+    return [...byId.values()];
   };
 
   const acknowledge = async (messages: Message[]) => {

@@ -1,0 +1,206 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { freePort } from '../../local/servers';
+import { startTestStack, type TestStack } from '../helpers/localStack';
+
+/** The `pipeline` command as a user runs it: `node bin/pipeline.js ...` in a child process. */
+
+const ROOT = path.resolve(__dirname, '../..');
+const BIN = path.join(ROOT, 'bin', 'pipeline.js');
+const SAMPLES = path.join(ROOT, 'events', 'samples');
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const children = new Set<ChildProcess>();
+const scratch = mkdtempSync(path.join(tmpdir(), 'pipeline-cli-'));
+
+/** A clean environment: nothing of the test process's stack settings leaks into the command. */
+function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME ?? scratch,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+    ...extra,
+  };
+}
+
+function start(args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+async function finish(child: ChildProcess, timeoutMs = 30_000): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  clearTimeout(timer);
+  return { code, signal, stdout, stderr };
+}
+
+const pipeline = (args: string[], env?: Record<string, string>) => finish(start(args, env));
+
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('pipeline resize', () => {
+  test('writes every size and prints one JSON result', async () => {
+    const out = path.join(scratch, 'resize-ok');
+    const run = await pipeline(['resize', path.join(SAMPLES, 'landscape.jpg'), '--out', out]);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const result = JSON.parse(lines[0]);
+    expect(result).toEqual({
+      ok: true,
+      source: expect.objectContaining({ path: path.join(SAMPLES, 'landscape.jpg'), format: 'jpeg', width: 1800, height: 1200 }),
+      outputs: [256, 512, 1024].map((size) =>
+        expect.objectContaining({ size, width: size, height: expect.any(Number), path: path.join(out, String(size), 'landscape.jpg.webp'), bytes: expect.any(Number) }),
+      ),
+    });
+    for (const output of result.outputs) {
+      const file = readFileSync(output.path);
+      expect(file.length).toBe(output.bytes);
+      const meta = await sharp(file).metadata();
+      expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({ format: 'webp', width: output.width, height: output.height });
+    }
+  });
+
+  test('--sizes and --format choose the outputs', async () => {
+    const out = path.join(scratch, 'resize-jpeg');
+    const run = await pipeline(['resize', path.join(SAMPLES, 'landscape.jpg'), '--out', out, '--sizes', '100', '--format', 'jpeg']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).outputs).toEqual([expect.objectContaining({ size: 100, width: 100, path: path.join(out, '100', 'landscape.jpg.jpeg') })]);
+    expect((await sharp(path.join(out, '100', 'landscape.jpg.jpeg')).metadata()).format).toBe('jpeg');
+  });
+
+  test('a corrupt image is a permanent failure: exit code 2 and the reason', async () => {
+    const out = path.join(scratch, 'resize-bad');
+    const run = await pipeline(['resize', path.join(SAMPLES, 'corrupt.png'), '--out', out]);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({
+      ok: false,
+      source: expect.objectContaining({ path: path.join(SAMPLES, 'corrupt.png') }),
+      error: { class: 'permanent', reason: 'not-an-image', message: expect.any(String) },
+    });
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test('a missing file is exit code 1 with a message', async () => {
+    const run = await pipeline(['resize', path.join(scratch, 'nope.jpg'), '--out', scratch]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/cannot read .*nope\.jpg/);
+  });
+
+  test('a usage mistake is exit code 64 with the usage', async () => {
+    const run = await pipeline(['resize', 'photo.jpg']);
+    expect(run.code).toBe(64);
+    expect(run.stderr).toMatch(/needs --out/);
+    expect(run.stderr).toMatch(/usage: pipeline resize <file> --out <dir>/);
+  });
+});
+
+test('help lists every command', async () => {
+  const run = await pipeline(['--help']);
+  expect(run.code).toBe(0);
+  for (const command of ['start', 'upload', 'replay', 'resize']) expect(run.stdout).toContain(`pipeline ${command}`);
+});
+
+describe('against a running stack', () => {
+  let t: TestStack;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    t = await startTestStack();
+    env = { S3_PORT: String(t.ports.s3Port), SQS_PORT: String(t.ports.sqsPort) };
+  });
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  test('replay of a sample event runs the real handler and prints the batch response', async () => {
+    const run = await pipeline(['replay', 'events/resize-sqs.json'], env);
+    expect(run.stderr).not.toMatch(/not running/);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ batchItemFailures: [] });
+    expect(await t.list('thumbnails', '1024/samples/')).toContain('1024/samples/landscape.jpg.webp');
+  });
+
+  test('replay decodes the special key as the function does on AWS', async () => {
+    const run = await pipeline(['replay', 'events/resize-sqs-special-key.json'], env);
+    expect(run.code).toBe(0);
+    expect(await t.exists('thumbnails', '256/samples/my photo+1 ü.jpg.webp')).toBe(true);
+  });
+
+  test('replay of the poison batch: the corrupt record goes to the DLQ and counts as handled', async () => {
+    const run = await pipeline(['replay', 'events/resize-sqs-batch-with-poison.json'], env);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ batchItemFailures: [] });
+    const dlq = await t.drain(t.queueUrls.resizeDlq);
+    expect(dlq.map((message) => message.MessageAttributes?.sourceKey?.StringValue)).toEqual(['samples/corrupt.png']);
+  });
+
+  test('replay of the s3:TestEvent does nothing and succeeds', async () => {
+    const run = await pipeline(['replay', 'events/s3-test-event.json'], env);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ batchItemFailures: [] });
+  });
+
+  test('upload puts the files under the prefix, and --wait waits for the thumbnails', async () => {
+    const run = await pipeline(['upload', path.join(SAMPLES, 'landscape.jpg'), '--prefix', 'cli', '--wait'], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe('s3://uploads/cli/landscape.jpg');
+    expect(run.stderr).toMatch(/thumbnails for cli\/landscape\.jpg ready \d+ ms after the upload started/);
+    expect(await t.list('thumbnails', '512/cli/')).toEqual(['512/cli/landscape.jpg.webp']);
+  });
+
+  test('start refuses a busy port with a clear message', async () => {
+    const run = await pipeline(['start'], { ...env, SQS_PORT: String(await freePort()), PIPELINE_STATE_DIR: path.join(scratch, 'busy') });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`port ${t.ports.s3Port} is in use: is another \`npm start\` running? set S3_PORT=`);
+  });
+});
+
+test('replay without a running stack says so', async () => {
+  const run = await pipeline(['replay', 'events/resize-sqs.json'], { S3_PORT: String(await freePort()), SQS_PORT: String(await freePort()) });
+  expect(run.code).toBe(1);
+  expect(run.stdout).toBe('');
+  expect(run.stderr).toMatch(/the local stack is not running: nothing answers at http:\/\/127\.0\.0\.1:\d+ \(S3\); start it with `npm start`/);
+});
+
+test('start runs the stack in the foreground and stops cleanly on SIGINT', async () => {
+  const stateDir = path.join(scratch, 'start');
+  const child = start(['start'], { S3_PORT: String(await freePort()), SQS_PORT: String(await freePort()), PIPELINE_STATE_DIR: stateDir });
+  let stdout = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  const result = finish(child, 30_000);
+  const deadline = Date.now() + 20_000;
+  while (!stdout.includes('Pipeline ready') && Date.now() < deadline && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(stdout).toMatch(/^S3  http:\/\/127\.0\.0\.1:\d+$/m);
+  expect(stdout).toMatch(/^SQS http:\/\/127\.0\.0\.1:\d+$/m);
+  expect(stdout).toContain('Pipeline ready');
+  expect(stdout).toContain('npx pipeline upload photo.jpg --prefix holiday/');
+  child.kill('SIGINT');
+  const run = await result;
+  expect(run.code).toBe(0);
+  expect(stdout).toContain('Stopped.');
+  expect(existsSync(path.join(stateDir, 's3', 'uploads'))).toBe(true);
+});
