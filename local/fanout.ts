@@ -52,17 +52,6 @@ function nextSequencer(now: Date): string {
   return lastSequencer.toString(16).toUpperCase().padStart(18, '0');
 }
 
-/**
- * s3rver reports a multipart completion as `Post`; its ETag (`<md5>-<parts>`) tells them apart.
- * Everything else keeps s3rver's name, which already follows AWS's (`ObjectCreated:Put`, `ObjectRemoved:Delete`...).
- */
-function awsEventName(record: S3rverRecord): string {
-  if (record.eventName === 'ObjectCreated:Post' && /-\d+$/.test(record.s3.object.eTag ?? '')) {
-    return 'ObjectCreated:CompleteMultipartUpload';
-  }
-  return record.eventName;
-}
-
 /** The notification AWS would deliver for one s3rver record: key URL-encoded, region and ARN filled in. */
 export function toS3Notification(record: S3rverRecord, options: NotificationOptions): S3Notification {
   const now = options.now?.() ?? new Date();
@@ -84,7 +73,10 @@ export function toS3Notification(record: S3rverRecord, options: NotificationOpti
         eventSource: 'aws:s3',
         awsRegion: options.region,
         eventTime: record.eventTime || now.toISOString(),
-        eventName: awsEventName(record),
+        // s3rver's names follow AWS's (ObjectCreated:Put/Post/Copy, ObjectRemoved:Delete), except that it
+        // reports a multipart completion as ObjectCreated:Post (AWS: CompleteMultipartUpload) with a
+        // plain MD5 ETag, so the two cannot be told apart here. Every consumer treats ObjectCreated:* alike.
+        eventName: record.eventName,
         userIdentity: { principalId: `AWS:${OWNER_ID}` },
         requestParameters: { sourceIPAddress: '127.0.0.1' },
         responseElements: {

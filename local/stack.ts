@@ -3,7 +3,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import path from 'node:path';
 import { createS3Client, createSqsClient } from '../shared/clients';
 import { declaredConfig } from '../shared/config';
-import { assertPortFree, localPorts, localQueueArn, PortInUseError } from './endpoints';
+import { decodeS3EventKey } from '../shared/s3Key';
+import { assertPortFree, LOCAL_CREDENTIALS_ENV, localPorts, localQueueArn, PortInUseError } from './endpoints';
 import { startFanout, type Fanout } from './fanout';
 import { startPoller, type BatchReport, type Poller, type SqsHandler } from './poller';
 import { MODELS_DIR, seedDirectory, seedSamples } from './samples';
@@ -59,16 +60,17 @@ const defaultLoadHandler = (name: FunctionName): SqsHandler =>
   // Required lazily: each handler module reads its configuration from process.env when loaded.
   name === 'resize' ? require('../functions/resize/handler').handler : require('../functions/predict/handler').handler;
 
-/** Sets variables in process.env and returns a function that puts the previous values back. */
-function applyEnv(values: Record<string, string>): () => void {
+/** Sets (or, for `undefined`, unsets) variables in process.env; returns a function that puts the previous values back. */
+export function applyEnv(values: Record<string, string | undefined>): () => void {
   const previous = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, values);
-  return () => {
-    for (const [key, value] of Object.entries(previous)) {
+  const set = (entries: Record<string, string | undefined>) => {
+    for (const [key, value] of Object.entries(entries)) {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }
   };
+  set(values);
+  return () => set(previous);
 }
 
 export function banner(stack: { servers: LocalServers; stateDir: string }): string[] {
@@ -128,7 +130,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(quiet && process.env.POWERTOOLS_LOG_LEVEL === undefined && { POWERTOOLS_LOG_LEVEL: 'SILENT' }),
     ...options.env,
   };
-  const restoreEnv = applyEnv(env);
+  const restoreEnv = applyEnv({ ...LOCAL_CREDENTIALS_ENV, ...env });
   const s3 = createS3Client(servers.env);
   const sqs = createSqsClient(servers.env);
 
@@ -144,6 +146,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   });
 
   try {
+    // Loaded now, not at the first upload: a configuration error stops the start with its message.
+    const loadHandler = options.loadHandler ?? defaultLoadHandler;
+    const handlers = { resize: await loadHandler('resize'), predict: await loadHandler('predict') };
     // Before the fan-out is attached, so seeding does not run the pipeline by itself.
     const seeded = options.seed === false ? [] : await seedSamples(s3, local.buckets.uploads);
     if (seeded.length > 0) log(`Seeded ${seeded.length} sample image(s) into s3://${local.buckets.uploads}/samples/`);
@@ -160,14 +165,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log,
       onDelivered: (notification) => {
         const record = notification.Records[0];
-        log(`${record.eventName} s3://${record.s3.bucket.name}/${record.s3.object.key} -> ${local.queues.resize}, ${local.queues.predict}`);
+        log(`${record.eventName} s3://${record.s3.bucket.name}/${decodeS3EventKey(record.s3.object.key)} -> ${local.queues.resize}, ${local.queues.predict}`);
       },
     });
     cleanup.push(() => fanout.stop());
 
-    // Loaded now, not at the first upload: a configuration error stops the start with its message.
-    const loadHandler = options.loadHandler ?? defaultLoadHandler;
-    const handlers = { resize: await loadHandler('resize'), predict: await loadHandler('predict') };
     const queueUrl = { resize: servers.queueUrls.resize, predict: servers.queueUrls.predict };
     const pollers = {} as Record<FunctionName, Poller>;
     for (const name of FUNCTION_NAMES) {

@@ -1,3 +1,4 @@
+import { ConfigError } from '../../shared/errors';
 import { PortInUseError } from '../../local/endpoints';
 import { startLocalStack } from '../../local/stack';
 import type { Output } from '../output';
@@ -8,7 +9,8 @@ export async function runStart(output: Output): Promise<number> {
   try {
     stack = await startLocalStack({ stateDir: process.env.PIPELINE_STATE_DIR || undefined, log: output.out });
   } catch (error) {
-    if (error instanceof PortInUseError || /must be a port number/.test((error as Error).message)) {
+    // Mistakes a user can fix get one line; anything else keeps its stack for a bug report.
+    if (error instanceof PortInUseError || error instanceof ConfigError || /must be a port number/.test((error as Error).message)) {
       output.err(`pipeline start: ${(error as Error).message}`);
       return 1;
     }

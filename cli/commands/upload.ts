@@ -15,13 +15,11 @@ type Env = Record<string, string | undefined>;
 /** Where uploads go: real AWS with --aws, else AWS_ENDPOINT_URL_S3 when set, else the local stack. */
 export function uploadTarget(args: Pick<UploadArgs, 'aws' | 'bucket'>, env: Env = process.env) {
   const bucket = args.bucket ?? env.UPLOADS_BUCKET ?? (args.aws ? undefined : declaredConfig.local.buckets.uploads);
-  if (args.aws) {
-    const { AWS_ENDPOINT_URL_S3: _ignored, ...rest } = env;
-    return { bucket, endpoint: 'AWS', clientEnv: rest };
-  }
-  if (env.AWS_ENDPOINT_URL_S3) return { bucket, endpoint: env.AWS_ENDPOINT_URL_S3, clientEnv: env };
+  if (args.aws) return { bucket, endpoint: 'AWS', local: false, clientEnv: env };
+  if (env.AWS_ENDPOINT_URL_S3) return { bucket, endpoint: env.AWS_ENDPOINT_URL_S3, local: false, clientEnv: env };
   const { s3Endpoint } = localEndpoints(localPorts(env));
-  return { bucket, endpoint: s3Endpoint, clientEnv: { ...env, AWS_ENDPOINT_URL_S3: s3Endpoint } };
+  // The local S3 accepts only its own key pair, whatever credentials the shell exports.
+  return { bucket, endpoint: s3Endpoint, local: true, clientEnv: { ...env, AWS_ENDPOINT_URL_S3: s3Endpoint, AWS_ACCESS_KEY_ID: undefined } };
 }
 
 async function thumbnailsExist(s3: S3Client, bucket: string, keys: string[], eTag: string): Promise<boolean> {
@@ -43,6 +41,11 @@ export async function runUpload(args: UploadArgs, output: Output): Promise<numbe
     output.err('pipeline upload: with --aws, name the bucket with --bucket or UPLOADS_BUCKET');
     return 1;
   }
+  if (args.aws) {
+    // The SDK reads endpoint overrides from the environment by itself; --aws means the real service.
+    delete process.env.AWS_ENDPOINT_URL_S3;
+    delete process.env.AWS_ENDPOINT_URL;
+  }
   const s3 = new S3Client({ ...s3ClientOptions(target.clientEnv), maxAttempts: 2 });
   const uploaded: { key: string; eTag: string; started: number }[] = [];
   try {
@@ -61,7 +64,8 @@ export async function runUpload(args: UploadArgs, output: Output): Promise<numbe
         uploaded.push({ key, eTag: (response.ETag ?? '').replace(/"/g, ''), started });
       } catch (error) {
         const message = (error as Error).message;
-        const hint = /ECONNREFUSED/.test(`${message} ${(error as { code?: string }).code}`) ? ' (is the local stack running? `npm start`)' : '';
+        const refused = /ECONNREFUSED/.test(`${message} ${(error as { code?: string }).code}`);
+        const hint = refused && target.local ? ' (is the local stack running? `npm start`)' : '';
         output.err(`pipeline upload: could not upload ${file} to s3://${target.bucket}/${key} at ${target.endpoint}: ${message}${hint}`);
         return 1;
       }

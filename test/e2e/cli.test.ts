@@ -129,7 +129,8 @@ describe('against a running stack', () => {
 
   beforeAll(async () => {
     t = await startTestStack();
-    env = { S3_PORT: String(t.ports.s3Port), SQS_PORT: String(t.ports.sqsPort) };
+    // Real-looking credentials in the shell must not leak into calls to the local stack.
+    env = { S3_PORT: String(t.ports.s3Port), SQS_PORT: String(t.ports.sqsPort), AWS_ACCESS_KEY_ID: 'AKIAEXPORTEDINSHELL1', AWS_SECRET_ACCESS_KEY: 'x' };
   });
 
   afterAll(async () => {

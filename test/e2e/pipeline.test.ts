@@ -19,6 +19,8 @@ const SIZES = [256, 512, 1024];
 let t: TestStack;
 
 beforeAll(async () => {
+  // As a developer's shell might export them: the local stack must not send these to its S3.
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIAEXPORTEDINSHELL1', AWS_SECRET_ACCESS_KEY: 'not-for-local', AWS_SESSION_TOKEN: 'token' });
   t = await startTestStack();
 });
 
