@@ -58,17 +58,6 @@ export function localStackEnv(endpoints: { s3Endpoint: string; sqsEndpoint: stri
   };
 }
 
-/**
- * Credentials for the handlers of the local stack. s3rver accepts only its own key pair, and the
- * SDK prefers AWS_ACCESS_KEY_ID from the environment: a developer's real keys exported in the shell
- * would make every local call fail with InvalidAccessKeyId. `undefined` means: unset.
- */
-export const LOCAL_CREDENTIALS_ENV: Record<string, string | undefined> = {
-  AWS_ACCESS_KEY_ID: 'S3RVER',
-  AWS_SECRET_ACCESS_KEY: 'S3RVER',
-  AWS_SESSION_TOKEN: undefined,
-};
-
 /** Fails early, with the setting to change, when something already listens on the port. */
 export async function assertPortFree(portNumber: number, setting: string): Promise<void> {
   const probe = createServer();

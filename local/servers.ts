@@ -6,6 +6,7 @@ import path from 'node:path';
 import S3rver from 's3rver';
 import { createSqsServer } from 'local-aws-sqs';
 import { declaredConfig } from '../shared/config';
+import { LOCAL_HOST, localEndpoints, localQueueArn, localQueueUrl, localStackEnv } from './endpoints';
 
 /** The embedded AWS stand-ins of the `local` stage: s3rver for S3 and local-aws-sqs for SQS. */
 export interface LocalServers {
@@ -27,12 +28,11 @@ export interface LocalServerOptions {
   quiet?: boolean;
 }
 
-const HOST = '127.0.0.1';
 const local = declaredConfig.local;
 
 /** Asks the OS for a free port: local-aws-sqs builds queue URLs from the port it was given, so 0 cannot be used. */
 export async function freePort(): Promise<number> {
-  const probe = createNetServer().listen(0, HOST);
+  const probe = createNetServer().listen(0, LOCAL_HOST);
   await once(probe, 'listening');
   const { port } = probe.address() as { port: number };
   await new Promise((resolve) => probe.close(resolve));
@@ -40,12 +40,11 @@ export async function freePort(): Promise<number> {
 }
 
 function queueDefinitions(visibilityTimeoutSeconds: number) {
-  const arn = (name: string) => `arn:aws:sqs:${local.region}:${local.accountId}:${name}`;
   const withDlq = (name: string, dlq: string) => ({
     QueueName: name,
     Attributes: {
       VisibilityTimeout: String(visibilityTimeoutSeconds),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn(dlq), maxReceiveCount: declaredConfig.queues.maxReceiveCount }),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: localQueueArn(dlq), maxReceiveCount: declaredConfig.queues.maxReceiveCount }),
     },
   });
   const dlq = (name: string) => ({ QueueName: name, Attributes: { MessageRetentionPeriod: String(declaredConfig.queues.dlqRetentionSeconds) } });
@@ -65,7 +64,7 @@ export async function startLocalServers(options: LocalServerOptions = {}): Promi
   mkdirSync(s3Dir, { recursive: true });
 
   const s3rver = new S3rver({
-    address: HOST,
+    address: LOCAL_HOST,
     port: s3Port,
     silent: options.quiet ?? true,
     directory: s3Dir,
@@ -77,7 +76,7 @@ export async function startLocalServers(options: LocalServerOptions = {}): Promi
   try {
     sqs = await createSqsServer({
       port: sqsPort,
-      hostname: HOST,
+      hostname: LOCAL_HOST,
       region: local.region,
       accountId: local.accountId,
       emulateQueueCreationLifecycle: false,
@@ -88,9 +87,8 @@ export async function startLocalServers(options: LocalServerOptions = {}): Promi
     throw error;
   }
 
-  const s3Endpoint = `http://${HOST}:${s3Port}`;
-  const sqsEndpoint = `http://${HOST}:${sqsPort}`;
-  const queueUrl = (name: string) => `${sqsEndpoint}/${local.accountId}/${name}`;
+  const { s3Endpoint, sqsEndpoint } = localEndpoints({ s3Port, sqsPort });
+  const queueUrl = (name: string) => localQueueUrl(sqsEndpoint, name);
   const queueUrls = {
     resize: queueUrl(local.queues.resize),
     resizeDlq: queueUrl(local.queues.resizeDlq),
@@ -102,17 +100,7 @@ export async function startLocalServers(options: LocalServerOptions = {}): Promi
     sqsEndpoint,
     s3rver,
     queueUrls,
-    env: {
-      AWS_ENDPOINT_URL_S3: s3Endpoint,
-      AWS_ENDPOINT_URL_SQS: sqsEndpoint,
-      AWS_REGION: local.region,
-      UPLOADS_BUCKET: local.buckets.uploads,
-      THUMBNAILS_BUCKET: local.buckets.thumbnails,
-      MODELS_BUCKET: local.buckets.models,
-      RESIZE_DLQ_URL: queueUrls.resizeDlq,
-      PREDICT_DLQ_URL: queueUrls.predictDlq,
-      POWERTOOLS_TRACE_ENABLED: 'false',
-    },
+    env: localStackEnv({ s3Endpoint, sqsEndpoint }),
     async close() {
       sqs.closeAllConnections?.();
       await Promise.all([s3rver.close(), new Promise((resolve) => sqs.close(resolve))]);

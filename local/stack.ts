@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createS3Client, createSqsClient } from '../shared/clients';
 import { declaredConfig } from '../shared/config';
 import { decodeS3EventKey } from '../shared/s3Key';
-import { assertPortFree, LOCAL_CREDENTIALS_ENV, localPorts, localQueueArn, PortInUseError } from './endpoints';
+import { assertPortFree, localPorts, localQueueArn, PortInUseError } from './endpoints';
 import { startFanout, type Fanout } from './fanout';
 import { startPoller, type BatchReport, type Poller, type SqsHandler } from './poller';
 import { MODELS_DIR, seedDirectory, seedSamples } from './samples';
@@ -130,7 +130,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(quiet && process.env.POWERTOOLS_LOG_LEVEL === undefined && { POWERTOOLS_LOG_LEVEL: 'SILENT' }),
     ...options.env,
   };
-  const restoreEnv = applyEnv({ ...LOCAL_CREDENTIALS_ENV, ...env });
+  const restoreEnv = applyEnv(env);
   const s3 = createS3Client(servers.env);
   const sqs = createSqsClient(servers.env);
 

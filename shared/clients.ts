@@ -4,9 +4,19 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 type Env = Record<string, string | undefined>;
 
 /**
- * Local S3 servers (s3rver, MinIO) need path-style URLs; s3rver only accepts its own key pair, and
- * without WHEN_REQUIRED checksums the SDK's streamed uploads are stored corrupt by s3rver.
- * On AWS (no endpoint override) the SDK defaults apply untouched.
+ * An endpoint on this machine is the embedded local stack (or another emulator): it gets the
+ * emulator key pair whatever the shell exports, because s3rver accepts only its own and a
+ * developer's real keys (which the SDK and `serverless invoke local` would pick up) would make every
+ * local call fail. Remote endpoints (MinIO elsewhere, real AWS) use the normal credential chain.
+ */
+const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/i;
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const credentialsFor = (endpoint: string) => (LOOPBACK.test(endpoint) ? LOCAL_CREDENTIALS : undefined);
+
+/**
+ * S3-compatible servers (s3rver, MinIO) need path-style URLs, and without WHEN_REQUIRED checksums
+ * the SDK's streamed uploads are stored corrupt by s3rver. On AWS (no endpoint override) the SDK
+ * defaults apply untouched.
  */
 export function s3ClientOptions(env: Env = process.env) {
   const endpoint = env.AWS_ENDPOINT_URL_S3 || undefined;
@@ -17,7 +27,7 @@ export function s3ClientOptions(env: Env = process.env) {
     forcePathStyle: true,
     requestChecksumCalculation: 'WHEN_REQUIRED' as const,
     responseChecksumValidation: 'WHEN_REQUIRED' as const,
-    credentials: env.AWS_ACCESS_KEY_ID ? undefined : { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    credentials: credentialsFor(endpoint),
   };
 }
 
@@ -27,7 +37,7 @@ export function sqsClientOptions(env: Env = process.env) {
   return {
     endpoint,
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
-    credentials: env.AWS_ACCESS_KEY_ID ? undefined : { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: credentialsFor(endpoint),
   };
 }
 

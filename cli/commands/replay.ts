@@ -5,7 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { s3ClientOptions, sqsClientOptions } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
-import { LOCAL_CREDENTIALS_ENV, localEndpoints, localPorts, localQueueArn, localStackEnv } from '../../local/endpoints';
+import { localEndpoints, localPorts, localQueueArn, localStackEnv } from '../../local/endpoints';
 import { applyEnv } from '../../local/stack';
 import { lambdaContext, type SqsHandler } from '../../local/poller';
 import type { FunctionName, ReplayArgs } from '../args';
@@ -104,7 +104,7 @@ export async function runReplay(args: ReplayArgs, output: Output): Promise<numbe
     functionName = functionFor(event, args.functionName);
     const endpoints = localEndpoints(localPorts());
     await assertStackRunning(endpoints);
-    applyEnv({ ...LOCAL_CREDENTIALS_ENV, ...localStackEnv(endpoints) });
+    applyEnv(localStackEnv(endpoints));
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     process.env.AWS_LAMBDA_INITIALIZATION_TYPE ??= 'on-demand';
   } catch (error) {

@@ -18,8 +18,7 @@ export function uploadTarget(args: Pick<UploadArgs, 'aws' | 'bucket'>, env: Env 
   if (args.aws) return { bucket, endpoint: 'AWS', local: false, clientEnv: env };
   if (env.AWS_ENDPOINT_URL_S3) return { bucket, endpoint: env.AWS_ENDPOINT_URL_S3, local: false, clientEnv: env };
   const { s3Endpoint } = localEndpoints(localPorts(env));
-  // The local S3 accepts only its own key pair, whatever credentials the shell exports.
-  return { bucket, endpoint: s3Endpoint, local: true, clientEnv: { ...env, AWS_ENDPOINT_URL_S3: s3Endpoint, AWS_ACCESS_KEY_ID: undefined } };
+  return { bucket, endpoint: s3Endpoint, local: true, clientEnv: { ...env, AWS_ENDPOINT_URL_S3: s3Endpoint } };
 }
 
 async function thumbnailsExist(s3: S3Client, bucket: string, keys: string[], eTag: string): Promise<boolean> {
