@@ -1,0 +1,531 @@
+import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import config from '../../pipeline.config.json';
+import { type CfnResource, type CfnTemplate, type Json, type JsonObject, type PackageResult, offlineEnv, packageService, runServerless } from './packageService';
+
+/**
+ * Checks on the CloudFormation template that `serverless package --stage dev` produces offline,
+ * with no AWS credentials: AWS's own validator finds no error, and the rules of DESIGN.md hold
+ * (dead-letter wiring, visibility timeouts, partial batch responses, encryption, TLS-only,
+ * least-privilege roles, alarms).
+ */
+
+const FUNCTIONS = { resize: 'ResizeLambdaFunction', predict: 'PredictLambdaFunction' } as const;
+
+let packaged: PackageResult;
+let template: CfnTemplate;
+let resources: Record<string, CfnResource>;
+
+beforeAll(async () => {
+  packaged = await packageService({ stage: 'dev' });
+  template = packaged.template;
+  resources = template.Resources;
+}, 300_000);
+
+afterAll(() => packaged?.cleanup());
+
+// ---------------------------------------------------------------- helpers
+
+const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+function ofType(type: string): [string, CfnResource][] {
+  return Object.entries(resources).filter(([, resource]) => resource.Type === type);
+}
+
+function props(id: string): JsonObject {
+  const resource = resources[id];
+  if (!resource) throw new Error(`no resource ${id} in the template`);
+  return resource.Properties ?? {};
+}
+
+function obj(value: Json | undefined): JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : {};
+}
+
+/** The logical ID behind `{ Ref: X }` or `{ 'Fn::GetAtt': [X, attr] }`. */
+function target(value: Json | undefined): string | undefined {
+  const o = obj(value);
+  if (typeof o.Ref === 'string') return o.Ref;
+  const getAtt = o['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
+  if (typeof getAtt === 'string') return getAtt.split('.')[0];
+  return undefined;
+}
+
+interface Statement {
+  owner: string;
+  ownerType: string;
+  Effect: string;
+  actions: string[];
+  resources: Json[];
+  raw: JsonObject;
+}
+
+function statementsOf(owner: string, ownerType: string, document: Json | undefined): Statement[] {
+  return asArray(obj(document).Statement as Json | Json[] | undefined).map((s) => {
+    const raw = obj(s);
+    return {
+      owner,
+      ownerType,
+      Effect: String(raw.Effect),
+      actions: asArray(raw.Action as Json | Json[] | undefined).map(String),
+      resources: asArray(raw.Resource as Json | Json[] | undefined),
+      raw,
+    };
+  });
+}
+
+/** Every policy statement in the template: role policies and resource policies alike. */
+function allStatements(): Statement[] {
+  const out: Statement[] = [];
+  for (const [id, r] of Object.entries(resources)) {
+    const p = r.Properties ?? {};
+    switch (r.Type) {
+      case 'AWS::IAM::Role':
+        for (const policy of asArray(p.Policies as Json[] | undefined)) {
+          out.push(...statementsOf(id, r.Type, obj(policy).PolicyDocument));
+        }
+        break;
+      case 'AWS::IAM::Policy':
+      case 'AWS::IAM::ManagedPolicy':
+      case 'AWS::S3::BucketPolicy':
+      case 'AWS::SQS::QueuePolicy':
+      case 'AWS::SNS::TopicPolicy':
+        out.push(...statementsOf(id, r.Type, p.PolicyDocument));
+        break;
+      case 'AWS::KMS::Key':
+        out.push(...statementsOf(id, r.Type, p.KeyPolicy));
+        break;
+      default:
+    }
+  }
+  return out;
+}
+
+function roleStatements(roleId: string): Statement[] {
+  return allStatements().filter((s) => s.owner === roleId);
+}
+
+function functionRole(functionId: string): string {
+  const role = target(props(functionId).Role);
+  if (!role) throw new Error(`${functionId} has no role of its own`);
+  return role;
+}
+
+const isWildcard = (resource: Json) => resource === '*';
+
+// ---------------------------------------------------------------- validation
+
+describe('serverless package --stage dev (offline, no AWS credentials)', () => {
+  test('produces a template in well under a few minutes', () => {
+    expect(packaged.seconds).toBeLessThan(240);
+    expect(Object.keys(resources).length).toBeGreaterThan(20);
+  });
+
+  test('@aws/cloudformation-validate reports no error, and no warning on the resources we declare', () => {
+    const engine = new RegoEngine();
+    try {
+      const report = engine.validateStandard(new TemplateFile(packaged.templatePath));
+      const show = (d: (typeof report.diagnostics)[number]) =>
+        `${d.severity} ${d.ruleId} ${d.entity?.logicalId ?? ''}: ${d.message}`;
+      const errors = report.diagnostics.filter((d) => d.severity === 'ERROR' || d.severity === 'FATAL');
+      expect(errors.map(show)).toEqual([]);
+      // Warnings on framework-generated resources (versions, DependsOn it adds) are not ours to fix.
+      const ours = new Set(packaged.declaredResourceIds);
+      expect(ours.size).toBeGreaterThan(20);
+      const warnings = report.diagnostics.filter((d) => d.severity === 'WARN' && ours.has(d.entity?.logicalId ?? ''));
+      expect(warnings.map(show)).toEqual([]);
+    } finally {
+      engine.free();
+    }
+  });
+});
+
+// ---------------------------------------------------------------- functions
+
+describe('functions', () => {
+  test.each(Object.entries(FUNCTIONS))('%s: nodejs24.x on arm64, traced, sized from pipeline.config.json', (name, id) => {
+    const fn = props(id);
+    const declared = config.functions[name as keyof typeof FUNCTIONS];
+    expect(fn.Runtime).toBe('nodejs24.x');
+    expect(fn.Architectures).toEqual(['arm64']);
+    expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
+    expect(fn.MemorySize).toBe(declared.memoryMb);
+    expect(fn.Timeout).toBe(declared.timeoutSeconds);
+    expect(fn.ReservedConcurrentExecutions).toBe(declared.reservedConcurrency);
+    expect(fn.Handler).toBe(`functions/${name}/handler.handler`);
+  });
+
+  test.each(Object.entries(FUNCTIONS))('%s: environment names its resources, never a local endpoint', (name, id) => {
+    const env = obj(obj(props(id).Environment).Variables);
+    expect(Object.keys(env).filter((key) => key.startsWith('AWS_ENDPOINT_URL'))).toEqual([]);
+    expect(Object.values(env)).not.toContain('');
+    expect(target(env.UPLOADS_BUCKET)).toBe('UploadsBucket');
+    expect(target(env.THUMBNAILS_BUCKET)).toBe('ThumbnailsBucket');
+    expect(target(env.MODELS_BUCKET)).toBe('ModelsBucket');
+    const dlqVariable = `${name.toUpperCase()}_DLQ_URL`;
+    expect(target(env[dlqVariable])).toBe(name === 'resize' ? 'ResizeDlq' : 'PredictDlq');
+    expect(env.POWERTOOLS_SERVICE_NAME).toBe(name);
+    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe(config.service);
+    expect(typeof env.LOG_LEVEL).toBe('string');
+    expect(env.POWERTOOLS_TRACE_ENABLED).not.toBe('false');
+  });
+
+  test('no function environment in the whole template points at a local endpoint', () => {
+    const text = JSON.stringify(template);
+    expect(text).not.toContain('AWS_ENDPOINT_URL');
+    expect(text).not.toContain('127.0.0.1');
+  });
+
+  test('every SQS event source mapping reports partial batch failures and follows the config', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(2);
+    for (const [id, mapping] of mappings) {
+      const p = mapping.Properties ?? {};
+      expect({ id, types: p.FunctionResponseTypes }).toEqual({ id, types: ['ReportBatchItemFailures'] });
+      const fnId = target(p.FunctionName);
+      const name = (Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]).find((n) => FUNCTIONS[n] === fnId);
+      if (!name) throw new Error(`${id} targets an unknown function ${String(fnId)}`);
+      expect(p.BatchSize).toBe(config.functions[name].batchSize);
+      expect(p.MaximumBatchingWindowInSeconds).toBe(config.functions[name].batchWindowSeconds);
+      expect(target(p.EventSourceArn)).toBe(name === 'resize' ? 'ResizeQueue' : 'PredictQueue');
+      // Polling never outruns the reserved concurrency (throttled batches would burn receive counts).
+      expect(Number(obj(p.ScalingConfig).MaximumConcurrency)).toBeLessThanOrEqual(config.functions[name].reservedConcurrency);
+    }
+  });
+});
+
+// ---------------------------------------------------------------- queues
+
+describe('queues', () => {
+  test.each([
+    ['ResizeQueue', 'ResizeDlq', 'resize'],
+    ['PredictQueue', 'PredictDlq', 'predict'],
+  ] as const)('%s: redrives to %s after >= 5 receives; visibility >= 6 x its function timeout', (queueId, dlqId, name) => {
+    const queue = props(queueId);
+    const redrive = obj(queue.RedrivePolicy);
+    expect(target(redrive.deadLetterTargetArn)).toBe(dlqId);
+    expect(Number(redrive.maxReceiveCount)).toBeGreaterThanOrEqual(5);
+    expect(Number(redrive.maxReceiveCount)).toBe(config.queues.maxReceiveCount);
+    const fnTimeout = Number(props(FUNCTIONS[name]).Timeout);
+    expect(Number(queue.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * fnTimeout);
+    expect(queue.VisibilityTimeout).toBe(config.queues.visibilityTimeoutSeconds);
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+    expect(props(dlqId).MessageRetentionPeriod).toBe(config.queues.dlqRetentionSeconds);
+  });
+
+  test('every queue is encrypted and every queue used as a DLQ has a DLQ-depth alarm', () => {
+    const queues = ofType('AWS::SQS::Queue').map(([id]) => id);
+    expect(queues.sort()).toEqual(['DeliveryDlq', 'PredictDlq', 'PredictQueue', 'ResizeDlq', 'ResizeQueue']);
+    for (const id of queues) expect({ id, sse: props(id).SqsManagedSseEnabled }).toEqual({ id, sse: true });
+
+    const deadLetterTargets = new Set<string>();
+    for (const [, r] of Object.entries(resources)) {
+      const t = target(obj(r.Properties?.RedrivePolicy).deadLetterTargetArn);
+      if (t) deadLetterTargets.add(t);
+    }
+    expect([...deadLetterTargets].sort()).toEqual(['DeliveryDlq', 'PredictDlq', 'ResizeDlq']);
+
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
+    for (const dlq of deadLetterTargets) {
+      const alarm = alarms.find(
+        (a) =>
+          a.Namespace === 'AWS/SQS' &&
+          a.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+          asArray(a.Dimensions as Json[]).some((d) => obj(d).Name === 'QueueName' && target(obj(d).Value) === dlq),
+      );
+      expect({ dlq, alarm: alarm && { threshold: alarm.Threshold, op: alarm.ComparisonOperator } }).toEqual({
+        dlq,
+        alarm: { threshold: 0, op: 'GreaterThanThreshold' },
+      });
+    }
+  });
+
+  test('each main queue alarms on the age of its oldest message', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
+    for (const queue of ['ResizeQueue', 'PredictQueue']) {
+      const alarm = alarms.find(
+        (a) =>
+          a.MetricName === 'ApproximateAgeOfOldestMessage' &&
+          asArray(a.Dimensions as Json[]).some((d) => target(obj(d).Value) === queue),
+      );
+      expect({ queue, threshold: alarm?.Threshold, op: alarm?.ComparisonOperator }).toEqual({
+        queue,
+        threshold: config.alarms.oldestMessageAgeSeconds,
+        op: 'GreaterThanThreshold',
+      });
+    }
+  });
+
+  test('each function alarms on errors and on throttles', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
+    for (const fn of Object.values(FUNCTIONS)) {
+      for (const metric of ['Errors', 'Throttles']) {
+        const alarm = alarms.find(
+          (a) =>
+            a.Namespace === 'AWS/Lambda' &&
+            a.MetricName === metric &&
+            asArray(a.Dimensions as Json[]).some((d) => obj(d).Name === 'FunctionName' && target(obj(d).Value) === fn),
+        );
+        expect({ fn, metric, threshold: alarm?.Threshold, op: alarm?.ComparisonOperator }).toEqual({
+          fn,
+          metric,
+          threshold: 0,
+          op: 'GreaterThanThreshold',
+        });
+        expect(asArray(alarm?.AlarmActions as Json[]).length).toBeGreaterThan(0);
+      }
+    }
+  });
+});
+
+// ---------------------------------------------------------------- fan-out
+
+describe('SNS fan-out', () => {
+  test('the uploads bucket sends every create and remove event to the topic', () => {
+    const uploads = resources.UploadsBucket;
+    const configs = asArray(obj(props('UploadsBucket').NotificationConfiguration).TopicConfigurations as Json[]).map(obj);
+    expect(configs.map((c) => [c.Event, target(c.Topic)]).sort()).toEqual([
+      ['s3:ObjectCreated:*', 'UploadsTopic'],
+      ['s3:ObjectRemoved:*', 'UploadsTopic'],
+    ]);
+    expect(asArray(uploads.DependsOn)).toContain('UploadsTopicPolicy');
+    // Only the uploads bucket notifies: thumbnails written back must never trigger anything.
+    for (const [id] of ofType('AWS::S3::Bucket')) {
+      if (id !== 'UploadsBucket') expect(props(id).NotificationConfiguration).toBeUndefined();
+    }
+  });
+
+  test('the topic is encrypted and only the uploads bucket of this account may publish', () => {
+    expect(props('UploadsTopic').KmsMasterKeyId).toBeDefined();
+    const statements = allStatements().filter((s) => s.ownerType === 'AWS::SNS::TopicPolicy');
+    const publish = statements.find((s) => s.actions.includes('sns:Publish'));
+    expect(publish?.raw.Principal).toEqual({ Service: 's3.amazonaws.com' });
+    const condition = obj(publish?.raw.Condition);
+    expect(obj(obj(condition.ArnLike)['aws:SourceArn'])['Fn::Sub']).toBe(
+      'arn:${AWS::Partition}:s3:::' + String(obj(props('UploadsBucket').BucketName)['Fn::Sub']),
+    );
+    expect(obj(condition.StringEquals)['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+  });
+
+  test('every subscription delivers raw messages to a queue, with its own delivery DLQ', () => {
+    const subscriptions = ofType('AWS::SNS::Subscription');
+    expect(subscriptions.map(([, s]) => target(s.Properties?.Endpoint)).sort()).toEqual(['PredictQueue', 'ResizeQueue']);
+    for (const [id, s] of subscriptions) {
+      const p = s.Properties ?? {};
+      expect({ id, protocol: p.Protocol, raw: p.RawMessageDelivery }).toEqual({ id, protocol: 'sqs', raw: true });
+      expect(target(obj(p.RedrivePolicy).deadLetterTargetArn)).toBe('DeliveryDlq');
+    }
+  });
+
+  test('queue policies let the topic send to both queues and to the delivery DLQ, and nothing else', () => {
+    const sendFromTopic = allStatements().filter(
+      (s) => s.ownerType === 'AWS::SQS::QueuePolicy' && s.Effect === 'Allow' && s.actions.includes('sqs:SendMessage'),
+    );
+    expect(sendFromTopic.map((s) => target(s.resources[0])).sort()).toEqual(['DeliveryDlq', 'PredictQueue', 'ResizeQueue']);
+    for (const s of sendFromTopic) {
+      expect(s.raw.Principal).toEqual({ Service: 'sns.amazonaws.com' });
+      expect(target(obj(obj(s.raw.Condition).ArnEquals)['aws:SourceArn'])).toBe('UploadsTopic');
+    }
+  });
+});
+
+// ---------------------------------------------------------------- buckets
+
+describe('buckets', () => {
+  test('names are derived from stack (service + stage) and account, lowercase and <= 63 characters', () => {
+    for (const role of ['uploads', 'thumbnails', 'models']) {
+      const id = `${role[0].toUpperCase()}${role.slice(1)}Bucket`;
+      const sub = obj(props(id).BucketName)['Fn::Sub'];
+      expect(sub).toBe(`\${AWS::StackName}-${role}-\${AWS::AccountId}`);
+      const example = `${config.service}-dev-${role}-123456789012`;
+      expect(example).toMatch(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/);
+    }
+  });
+
+  test('every bucket blocks public access, is encrypted, is bucket-owner-only and denies non-TLS requests', () => {
+    const buckets = ofType('AWS::S3::Bucket').map(([id]) => id);
+    expect(buckets).toEqual(expect.arrayContaining(['UploadsBucket', 'ThumbnailsBucket', 'ModelsBucket']));
+    const policies = ofType('AWS::S3::BucketPolicy');
+    for (const id of buckets) {
+      const p = props(id);
+      expect({ id, block: p.PublicAccessBlockConfiguration }).toEqual({
+        id,
+        block: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      });
+      const rules = asArray(obj(p.BucketEncryption).ServerSideEncryptionConfiguration as Json[]);
+      const algorithm = obj(obj(rules[0]).ServerSideEncryptionByDefault).SSEAlgorithm;
+      expect({ id, algorithm }).toEqual({ id, algorithm: expect.stringMatching(/^(AES256|aws:kms|aws:kms:dsse)$/) });
+      if (id !== 'ServerlessDeploymentBucket') {
+        expect({ id, ownership: obj(p.OwnershipControls) }).toEqual({ id, ownership: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } });
+      }
+      const policy = policies.find(([, pol]) => target(pol.Properties?.Bucket) === id);
+      const tlsDeny = statementsOf(id, 'AWS::S3::BucketPolicy', policy?.[1].Properties?.PolicyDocument).find(
+        (s) =>
+          s.Effect === 'Deny' &&
+          s.actions.includes('s3:*') &&
+          String(obj(obj(s.raw.Condition).Bool)['aws:SecureTransport']) === 'false',
+      );
+      expect({ id, tlsDeny: Boolean(tlsDeny) }).toEqual({ id, tlsDeny: true });
+      // Both the bucket and its objects.
+      expect({ id, resources: tlsDeny?.resources.length }).toEqual({ id, resources: 2 });
+    }
+  });
+});
+
+// ---------------------------------------------------------------- IAM
+
+describe('IAM', () => {
+  test('no Allow statement anywhere grants *, s3:* or sqs:* (or any wildcard s3/sqs action), nor uses NotAction', () => {
+    const offenders = allStatements()
+      .filter((s) => s.Effect === 'Allow')
+      .filter(
+        (s) =>
+          s.raw.NotAction !== undefined ||
+          s.raw.NotResource !== undefined ||
+          s.actions.some((a) => a === '*' || (/^(s3|sqs):/i.test(a) && a.includes('*'))),
+      )
+      .map((s) => `${s.owner}: ${s.actions.join(',')}`);
+    expect(offenders).toEqual([]);
+  });
+
+  test('no statement with an s3: or sqs: action has Resource *', () => {
+    const offenders = allStatements()
+      .filter((s) => s.actions.some((a) => /^(s3|sqs):/i.test(a)) && s.resources.some(isWildcard))
+      .map((s) => `${s.owner}: ${s.actions.join(',')}`);
+    expect(offenders).toEqual([]);
+  });
+
+  test('in function roles, only X-Ray actions have Resource * (X-Ray has no resource-level permissions)', () => {
+    for (const fn of Object.values(FUNCTIONS)) {
+      const wildcard = roleStatements(functionRole(fn)).filter((s) => s.resources.some(isWildcard));
+      expect(wildcard.flatMap((s) => s.actions).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    }
+  });
+
+  test('each function has its own role, with no managed policies attached', () => {
+    const roles = Object.values(FUNCTIONS).map(functionRole);
+    expect(new Set(roles).size).toBe(roles.length);
+    expect(resources.IamRoleLambdaExecution).toBeUndefined();
+    for (const role of roles) {
+      expect(props(role).ManagedPolicyArns).toBeUndefined();
+      expect(obj(asArray(obj(props(role).AssumeRolePolicyDocument).Statement as Json[])[0]).Principal).toEqual({
+        Service: 'lambda.amazonaws.com',
+      });
+    }
+  });
+
+  test('resize reads uploads, writes thumbnails, uses its own queue and DLQ, and cannot touch models', () => {
+    const statements = roleStatements(functionRole(FUNCTIONS.resize)).filter((s) => s.Effect === 'Allow');
+    const text = JSON.stringify(statements.map((s) => s.raw));
+    expect(text).not.toContain('ModelsBucket');
+    expect(text).not.toContain('Predict');
+    expect(text).not.toMatch(/ssm:|kms:/);
+
+    const grants = (action: string) => statements.filter((s) => s.actions.includes(action)).flatMap((s) => s.resources);
+    expect(grants('s3:GetObject').map((r) => obj(r)['Fn::Sub'])).toEqual(
+      expect.arrayContaining(['${UploadsBucket.Arn}/*', '${ThumbnailsBucket.Arn}/*']),
+    );
+    expect(grants('s3:PutObject').map((r) => obj(r)['Fn::Sub'])).toEqual(['${ThumbnailsBucket.Arn}/*']);
+    expect(grants('s3:DeleteObject').map((r) => obj(r)['Fn::Sub'])).toEqual(['${ThumbnailsBucket.Arn}/*']);
+    expect(grants('sqs:SendMessage').map(target)).toEqual(['ResizeDlq']);
+    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility']) {
+      expect(grants(action).map(target)).toEqual(['ResizeQueue']);
+    }
+    // Never writes into the uploads bucket (recursion guard in IAM, too).
+    const uploadsWrites = statements.filter(
+      (s) => s.actions.some((a) => /^s3:(Put|Delete)/.test(a)) && JSON.stringify(s.resources).includes('UploadsBucket'),
+    );
+    expect(uploadsWrites).toEqual([]);
+    const logs = grants('logs:PutLogEvents').map((r) => String(obj(r)['Fn::Sub']));
+    expect(logs).toEqual([expect.stringContaining(`log-group:/aws/lambda/${config.service}-dev-resize:*`)]);
+  });
+
+  test('predict reads uploads and models, writes only predictions/, reads only its own SSM parameters', () => {
+    const statements = roleStatements(functionRole(FUNCTIONS.predict)).filter((s) => s.Effect === 'Allow');
+    const grants = (action: string) => statements.filter((s) => s.actions.includes(action)).flatMap((s) => s.resources);
+    const subs = (action: string) => grants(action).map((r) => obj(r)['Fn::Sub'] ?? target(r));
+    expect(subs('s3:GetObject')).toEqual(expect.arrayContaining(['${UploadsBucket.Arn}/*', '${ModelsBucket.Arn}/*']));
+    expect(subs('s3:ListBucket')).toEqual(expect.arrayContaining(['ModelsBucket']));
+    expect(subs('s3:PutObject')).toEqual(['${ThumbnailsBucket.Arn}/predictions/*']);
+    expect(subs('s3:DeleteObject')).toEqual(['${ThumbnailsBucket.Arn}/predictions/*']);
+    expect(grants('sqs:SendMessage').map(target)).toEqual(['PredictDlq']);
+    expect(grants('sqs:ReceiveMessage').map(target)).toEqual(['PredictQueue']);
+    expect(subs('ssm:GetParameter')).toEqual([expect.stringMatching(new RegExp(`:parameter/${config.service}/dev/\\*$`))]);
+    expect(JSON.stringify(statements.map((s) => s.raw))).not.toContain('Resize');
+  });
+
+  test('predict finds its model through an SSM parameter of the stack that its role may read', () => {
+    const env = obj(obj(props(FUNCTIONS.predict).Environment).Variables);
+    const name = `/${config.service}/dev/model-uri`;
+    expect(env.MODEL_URI_PARAMETER).toBe(name);
+    const parameter = ofType('AWS::SSM::Parameter').find(([, p]) => p.Properties?.Name === name);
+    expect(parameter).toBeDefined();
+    // Its initial value is prediction.modelUri moved to this stack's models bucket (Fn::Split on the local bucket).
+    expect(config.prediction.modelUri.startsWith(`s3://${config.local.buckets.models}/`)).toBe(true);
+    expect(JSON.stringify(parameter?.[1].Properties?.Value)).toContain('${ModelsBucket}');
+    const ssm = roleStatements(functionRole(FUNCTIONS.predict)).filter((s) => s.actions.includes('ssm:GetParameter'));
+    expect(ssm.map((s) => String(obj(s.resources[0])['Fn::Sub']))).toEqual([
+      `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${name.replace(/model-uri$/, '*')}`,
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------- outputs
+
+test('outputs name the buckets, the queues and the DLQs', () => {
+  const outputs = template.Outputs ?? {};
+  const expected = {
+    UploadsBucketName: 'UploadsBucket',
+    ThumbnailsBucketName: 'ThumbnailsBucket',
+    ModelsBucketName: 'ModelsBucket',
+    ResizeQueueUrl: 'ResizeQueue',
+    ResizeDlqUrl: 'ResizeDlq',
+    PredictQueueUrl: 'PredictQueue',
+    PredictDlqUrl: 'PredictDlq',
+    DeliveryDlqUrl: 'DeliveryDlq',
+    ModelUriParameterName: 'ModelUriParameter',
+  };
+  for (const [output, resource] of Object.entries(expected)) {
+    expect({ output, value: target(outputs[output]?.Value) }).toEqual({ output, value: resource });
+  }
+});
+
+// ---------------------------------------------------------------- the local stage
+
+describe('local stage', () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'sls-print-local-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test('resolves to literal local names and endpoints, with no CloudFormation reference to look up', async () => {
+    const stdout = await runServerless(['print', '--stage', 'local', '--format', 'json'], offlineEnv(tmp));
+    const printed = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
+      provider: { environment: Record<string, string> };
+      functions: Record<string, { environment: Record<string, Json> }>;
+    };
+    const local = config.local;
+    expect(printed.provider.environment).toEqual({
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${local.s3Port}`,
+      AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${local.sqsPort}`,
+      POWERTOOLS_TRACE_ENABLED: 'false',
+    });
+    const resize = printed.functions.resize.environment;
+    expect(resize).toMatchObject({
+      UPLOADS_BUCKET: local.buckets.uploads,
+      THUMBNAILS_BUCKET: local.buckets.thumbnails,
+      MODELS_BUCKET: local.buckets.models,
+      RESIZE_DLQ_URL: `http://127.0.0.1:${local.sqsPort}/${local.accountId}/${local.queues.resizeDlq}`,
+    });
+    expect(printed.functions.predict.environment.PREDICT_DLQ_URL).toBe(
+      `http://127.0.0.1:${local.sqsPort}/${local.accountId}/${local.queues.predictDlq}`,
+    );
+    for (const fn of Object.values(printed.functions)) {
+      for (const value of Object.values(fn.environment)) expect(typeof value).toBe('string');
+    }
+  }, 120_000);
+});
