@@ -3,7 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { lambdaContext, s3NotificationBody, sqsEvent } from '../helpers/events';
 import { perceptualDistance } from '../helpers/perceptual';
-import { CORPUS, startResizeHarness, type ResizeHarness } from '../helpers/resizeHarness';
+import { CORPUS, startHandlerHarness, type HandlerHarness } from '../helpers/handlerHarness';
 
 const HANDLER = path.resolve(__dirname, '../../functions/resize/handler');
 const ORIENTATIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8];
@@ -11,9 +11,9 @@ const ORIENTATIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8];
 // rotation or mirror flips far more (checked below against a deliberately mirrored copy).
 const SAME_PICTURE = 6;
 
-let harness: ResizeHarness;
+let harness: HandlerHarness;
 beforeAll(async () => {
-  harness = await startResizeHarness();
+  harness = await startHandlerHarness();
   const handler = harness.loadHandler(HANDLER);
   const bodies = [];
   for (const shape of ['Landscape', 'Portrait']) {

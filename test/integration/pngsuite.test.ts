@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { lambdaContext, s3NotificationBody, sqsEvent } from '../helpers/events';
-import { CORPUS, startResizeHarness, type ResizeHarness } from '../helpers/resizeHarness';
+import { CORPUS, startHandlerHarness, type HandlerHarness } from '../helpers/handlerHarness';
 
 const HANDLER = path.resolve(__dirname, '../../functions/resize/handler');
 const SUITE = path.join(CORPUS, 'pngsuite');
@@ -11,12 +11,12 @@ const corrupt = files.filter((name) => name.startsWith('x'));
 const valid = files.filter((name) => !name.startsWith('x'));
 const PERMANENT_REASONS = ['not-an-image', 'corrupt', 'unsupported-format'];
 
-let harness: ResizeHarness;
+let harness: HandlerHarness;
 let failures: string[];
 let deadLetters: Map<string, string>;
 
 beforeAll(async () => {
-  harness = await startResizeHarness();
+  harness = await startHandlerHarness();
   const handler = harness.loadHandler(HANDLER);
   const bodies: string[] = [];
   for (const name of files) {

@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
-import { CORPUS, startResizeHarness, type ResizeHarness } from '../helpers/resizeHarness';
+import { CORPUS, startHandlerHarness, type HandlerHarness } from '../helpers/handlerHarness';
 
 const HANDLER = path.resolve(__dirname, '../../functions/resize/handler');
 const photo = readFileSync(path.join(CORPUS, 'exif-orientation/Landscape_0.jpg'));
 
-let harness: ResizeHarness;
-let handler: ReturnType<ResizeHarness['loadHandler']>;
+let harness: HandlerHarness;
+let handler: ReturnType<HandlerHarness['loadHandler']>;
 
 beforeAll(async () => {
-  harness = await startResizeHarness();
+  harness = await startHandlerHarness();
   handler = harness.loadHandler(HANDLER);
 });
 afterAll(() => harness.close());

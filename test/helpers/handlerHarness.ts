@@ -12,10 +12,10 @@ export const CORPUS = path.resolve(__dirname, '../../..', 'shared/corpus');
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 /**
- * The embedded S3 and SQS servers on free ports, in a fresh state folder, plus the resize handler
+ * The embedded S3 and SQS servers on free ports, in a fresh state folder, plus any handler
  * loaded with an environment that points at them, exactly as the local stage does.
  */
-export interface ResizeHarness {
+export interface HandlerHarness {
   servers: LocalServers;
   s3: S3Client;
   sqs: SQSClient;
@@ -31,7 +31,7 @@ export interface ResizeHarness {
 
 const QUIET_ENV = { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' };
 
-export async function startResizeHarness(): Promise<ResizeHarness> {
+export async function startHandlerHarness(): Promise<HandlerHarness> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'pipeline-it-'));
   const servers = await startLocalServers({ s3Port: await freePort(), sqsPort: await freePort(), stateDir, visibilityTimeoutSeconds: 2 });
   const s3 = createS3Client(servers.env);
