@@ -1,6 +1,6 @@
 // @swc/jest rather than ts-jest: ts-jest does not follow TypeScript 7; types are checked by `tsc --noEmit`.
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/nodeEnvironment.js',
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,
