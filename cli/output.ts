@@ -1,3 +1,5 @@
+import type { PermanentError } from '../shared/errors';
+
 /** What a command writes: stdout for its result, stderr for everything meant for a person. */
 export interface Output {
   out(line: string): void;
@@ -22,3 +24,10 @@ export async function withStdoutOnStderr<T>(work: () => Promise<T>): Promise<T> 
     process.stdout.write = write;
   }
 }
+
+/** The JSON a command prints for an image the pipeline rejects (exit code 2), shared by resize and predict. */
+export const rejectionResult = (source: object, error: PermanentError) => ({
+  ok: false,
+  source,
+  error: { class: error.failureClass, reason: error.reason, message: error.message },
+});

@@ -37,6 +37,11 @@ export function localEndpoints(ports: { s3Port: number; sqsPort: number }) {
   return { s3Endpoint: `http://${LOCAL_HOST}:${ports.s3Port}`, sqsEndpoint: `http://${LOCAL_HOST}:${ports.sqsPort}` };
 }
 
+/** The environment for an S3 client of a CLI command: AWS_ENDPOINT_URL_S3 when set, else the local stack. */
+export function s3CommandEnv(env: Env = process.env): Env {
+  return env.AWS_ENDPOINT_URL_S3 ? env : { ...env, AWS_ENDPOINT_URL_S3: localEndpoints(localPorts(env)).s3Endpoint };
+}
+
 export const localQueueUrl = (sqsEndpoint: string, name: string) => `${sqsEndpoint}/${local.accountId}/${name}`;
 export const localQueueArn = (name: string) => `arn:aws:sqs:${local.region}:${local.accountId}:${name}`;
 

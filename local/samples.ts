@@ -1,6 +1,7 @@
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { headObjectMetadata } from '../shared/storage';
 
 /** Where the sample images referenced by events/*.json live (see events/samples/README.md). */
 export const SAMPLES_DIR = path.resolve(__dirname, '..', 'events', 'samples');
@@ -12,16 +13,7 @@ export const SAMPLE_OBJECTS: readonly { key: string; file: string }[] = [
   { key: 'samples/corrupt.png', file: 'corrupt.png' },
 ];
 
-async function exists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 404 || (error as Error).name === 'NotFound') return false;
-    throw error;
-  }
-}
+const exists = async (s3: S3Client, bucket: string, key: string) => (await headObjectMetadata(s3, bucket, key)) !== undefined;
 
 /** Puts each sample that is not in the bucket yet; returns the keys it wrote. Idempotent. */
 export async function seedSamples(s3: S3Client, bucket: string): Promise<string[]> {

@@ -4,7 +4,7 @@ import { loadConfig } from '../../shared/config';
 import { PermanentError } from '../../shared/errors';
 import { renderThumbnails } from '../../shared/image/thumbnails';
 import type { ResizeArgs } from '../args';
-import type { Output } from '../output';
+import { rejectionResult, type Output } from '../output';
 
 export const EXIT_REJECTED = 2;
 
@@ -55,7 +55,7 @@ export async function runResize(args: ResizeArgs, output: Output): Promise<numbe
     return 0;
   } catch (error) {
     if (error instanceof PermanentError) {
-      output.out(JSON.stringify({ ok: false, source: { path: args.file, bytes: input.length }, error: { class: 'permanent', reason: error.reason, message: error.message } }));
+      output.out(JSON.stringify(rejectionResult({ path: args.file, bytes: input.length }, error)));
       return EXIT_REJECTED;
     }
     output.err(`pipeline resize: ${args.file} could not be processed: ${(error as Error).stack ?? error}`);

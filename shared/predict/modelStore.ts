@@ -1,4 +1,4 @@
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -47,4 +47,12 @@ export async function fetchModelFingerprint(s3: S3Client, location: S3Location):
 export async function readModelDirectory(directory: string): Promise<ModelFiles> {
   const [model, manifestText] = await Promise.all([readFile(path.join(directory, MODEL_FILE)), readFile(path.join(directory, MANIFEST_FILE), 'utf8')]);
   return { model, manifestText, fingerprint: `file:${directory}` };
+}
+
+/** Writes a model; the manifest goes last, so a reader that sees the new manifest also finds the new graph. */
+export async function uploadModelFiles(s3: S3Client, location: S3Location, files: Pick<ModelFiles, 'model' | 'manifestText'>): Promise<void> {
+  const put = (file: string, body: Uint8Array | string, contentType: string) =>
+    s3.send(new PutObjectCommand({ Bucket: location.bucket, Key: location.prefix + file, Body: body, ContentType: contentType }));
+  await put(MODEL_FILE, files.model, 'application/octet-stream');
+  await put(MANIFEST_FILE, files.manifestText, 'application/json');
 }

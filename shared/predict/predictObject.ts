@@ -10,6 +10,7 @@ import { METRICS, MetricUnit, traced } from '../observability';
 import { MAX_S3_KEY_BYTES, encodeMetadataValue } from '../resize/thumbnailKeys';
 import { assertReadableSource, downloadSource } from '../sourceObject';
 import { deleteObjects, headObjectMetadata, putObject } from '../storage';
+import type { Classifier } from './classifier';
 import type { ModelCache } from './modelCache';
 import { preprocess } from './preprocess';
 import { topK, type LabelScore } from './scores';
@@ -49,6 +50,37 @@ export function predictionKey(sourceKey: string): string {
 
 const elapsed = (since: number) => Math.round((performance.now() - since) * 100) / 100;
 
+export interface ClassifiedImage {
+  image: { format: string; width: number; height: number };
+  labels: LabelScore[];
+  timings: { preprocessMs: number; inferenceMs: number };
+}
+
+/**
+ * Validates exactly as the resize path does (format from the bytes, pixel and frame limits from
+ * the header, before decoding), then preprocesses and runs the model: what the predict function
+ * and `pipeline predict` share.
+ */
+export async function classifyImage(data: Buffer, classifier: Classifier, config: PipelineConfig, tracer?: Tracer): Promise<ClassifiedImage> {
+  const step = <T>(name: string, fn: () => Promise<T>) => (tracer ? traced(tracer, name, fn) : fn());
+  let started = performance.now();
+  const { probed, tensor } = await step('preprocess', async () => {
+    const probed = await probeImage(data, config.limits);
+    const tensor = await preprocess(data, classifier.manifest, config.limits.maxInputPixels).catch((error) => {
+      throw classifySharpError(error);
+    });
+    return { probed, tensor };
+  });
+  const preprocessMs = elapsed(started);
+  started = performance.now();
+  const probabilities = await step('inference', () => classifier.classify(tensor));
+  return {
+    image: { format: probed.format, width: probed.width, height: probed.height },
+    labels: topK(probabilities, classifier.manifest.labels, config.prediction.topK),
+    timings: { preprocessMs, inferenceMs: elapsed(started) },
+  };
+}
+
 /** Classifies one uploaded image with the active model; validation is the resize path's own (probe before decode). */
 export async function predictObject(event: S3ObjectEvent, deps: PredictDependencies): Promise<PredictOutcome> {
   const { config, s3, tracer, metrics, models } = deps;
@@ -66,30 +98,17 @@ export async function predictObject(event: S3ObjectEvent, deps: PredictDependenc
     }
   }
 
-  let started = performance.now();
+  const started = performance.now();
   const source = await downloadSource(event, deps);
   if (!source) return { status: 'source-missing' };
   const downloadMs = elapsed(started);
-
-  started = performance.now();
-  const { probed, tensor } = await traced(tracer, 'preprocess', async () => {
-    const probed = await probeImage(source.data, config.limits);
-    const tensor = await preprocess(source.data, manifest, config.limits.maxInputPixels).catch((error) => {
-      throw classifySharpError(error);
-    });
-    return { probed, tensor };
-  });
-  const preprocessMs = elapsed(started);
-
-  started = performance.now();
-  const probabilities = await traced(tracer, 'inference', () => model.classifier.classify(tensor));
-  const inferenceMs = elapsed(started);
+  const classified = await classifyImage(source.data, model.classifier, config, tracer);
 
   const prediction: Prediction = {
-    source: { bucket: event.bucket, key: event.key, eTag: source.eTag, format: probed.format, width: probed.width, height: probed.height },
+    source: { bucket: event.bucket, key: event.key, eTag: source.eTag, ...classified.image },
     model: { name: manifest.name, version: manifest.version, uri: model.uri },
-    labels: topK(probabilities, manifest.labels, config.prediction.topK),
-    timings: { downloadMs, preprocessMs, inferenceMs },
+    labels: classified.labels,
+    timings: { downloadMs, ...classified.timings },
     createdAt: new Date().toISOString(),
   };
   await putObject(s3, {
@@ -99,7 +118,7 @@ export async function predictObject(event: S3ObjectEvent, deps: PredictDependenc
     contentType: 'application/json',
     metadata: { 'source-bucket': event.bucket, 'source-key': encodeMetadataValue(event.key), 'source-etag': source.eTag ?? eventETag ?? '', model: modelId },
   });
-  metrics.addMetric(METRICS.inferenceMs, MetricUnit.Milliseconds, inferenceMs);
+  metrics.addMetric(METRICS.inferenceMs, MetricUnit.Milliseconds, classified.timings.inferenceMs);
   metrics.addMetric(METRICS.predictionsWritten, MetricUnit.Count, 1);
   return { status: 'written', key, top: prediction.labels[0] };
 }
