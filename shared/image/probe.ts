@@ -4,6 +4,14 @@ import { PermanentError } from '../errors';
 import { requireAllowedFormat, type InputFormat } from './sniff';
 import { classifySharpError } from './sharpErrors';
 
+/**
+ * The longest edge accepted, whatever the pixel count. Shrinking a very long edge to a thumbnail
+ * makes libvips hold (nearly) the whole image at once: a 791 KB PNG of 10,000,000 x 10 16-bit RGBA
+ * pixels (within the pixel limit) peaked at 15 GB RSS and 45 s. 65535 is the largest edge a JPEG or
+ * GIF can declare (WebP: 16383), so only PNG and TIFF can exceed it.
+ */
+export const MAX_INPUT_EDGE = 65535;
+
 export interface ProbedImage {
   format: InputFormat;
   /** Upright dimensions (EXIF orientation applied). */
@@ -35,6 +43,9 @@ export async function probeImage(input: Buffer, limits: LimitsConfig): Promise<P
   const pixels = width * Math.min(height, pageHeight);
   if (pixels > limits.maxInputPixels) {
     throw new PermanentError('too-many-pixels', `${width}x${height} is ${pixels} pixels, over the limit of ${limits.maxInputPixels}`);
+  }
+  if (Math.max(width, Math.min(height, pageHeight)) > MAX_INPUT_EDGE) {
+    throw new PermanentError('too-many-pixels', `${width}x${height} has an edge over ${MAX_INPUT_EDGE} pixels`);
   }
   const frames = metadata.pages ?? 1;
   if (frames > limits.maxFrames) {
