@@ -12,6 +12,16 @@ import { classifySharpError } from './sharpErrors';
  */
 export const MAX_INPUT_EDGE = 65535;
 
+/**
+ * The pixel limit is sized for 8-bit RGBA (4 bytes a pixel); deeper or wider pixels count for more.
+ * Some decodes hold the whole image (an interlaced PNG is decoded in one piece; a very wide image
+ * is nearly whole in the shrink's window), so a pixel count alone does not bound memory: a 791 KB
+ * interlaced 16-bit RGBA PNG of 10000x10000 peaked at 969 MB RSS, and a 17 KB float RGBA TIFF of
+ * 65535x1525 at 1 GB.
+ */
+export const BYTES_PER_LIMIT_PIXEL = 4;
+const BYTES_PER_SAMPLE: Record<string, number> = { uchar: 1, char: 1, ushort: 2, short: 2, uint: 4, int: 4, float: 4, complex: 8, double: 8, dpcomplex: 16 };
+
 export interface ProbedImage {
   format: InputFormat;
   /** Upright dimensions (EXIF orientation applied). */
@@ -46,6 +56,13 @@ export async function probeImage(input: Buffer, limits: LimitsConfig): Promise<P
   }
   if (Math.max(width, Math.min(height, pageHeight)) > MAX_INPUT_EDGE) {
     throw new PermanentError('too-many-pixels', `${width}x${height} has an edge over ${MAX_INPUT_EDGE} pixels`);
+  }
+  const decodedBytes = pixels * (metadata.channels ?? 4) * (BYTES_PER_SAMPLE[metadata.depth ?? ''] ?? 1);
+  if (decodedBytes > limits.maxInputPixels * BYTES_PER_LIMIT_PIXEL) {
+    throw new PermanentError(
+      'too-many-pixels',
+      `${width}x${height} with ${metadata.channels} ${metadata.depth} channels decodes to ${decodedBytes} bytes, over the limit of ${limits.maxInputPixels} pixels x ${BYTES_PER_LIMIT_PIXEL} bytes`,
+    );
   }
   const frames = metadata.pages ?? 1;
   if (frames > limits.maxFrames) {
