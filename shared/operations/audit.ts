@@ -1,0 +1,243 @@
+import type { OutputFormat } from '../config';
+import { normalizeETag } from '../events';
+import { predictionKey, PREDICTIONS_PREFIX } from '../predict/predictObject';
+import { thumbnailKey } from '../resize/thumbnailKeys';
+import type { DlqRow } from './dlqRows';
+import { formatTable, shortTime } from './dlqRows';
+
+/**
+ * The reconciliation behind `pipeline audit`: every upload must end as its outputs or as a DLQ
+ * message. Pure functions over listings, so the rules are tested without servers; the I/O that
+ * gathers the listings is in auditSources.ts.
+ *
+ * Each output family is judged on its own: the thumbnails (resize function) and the prediction
+ * (predict function). A family is
+ *   complete       every output exists and the commit marker's `source-etag` is the upload's ETag
+ *                  (resize writes the largest thumbnail last, so it proves the smaller ones; the
+ *                  listing proves none was deleted since);
+ *   dead-lettered  not complete, and its DLQ (or the delivery DLQ) holds a message naming the key
+ *                  (and, when the message says, the same ETag);
+ *   pending        not complete, but the upload is younger than the grace period or the family's
+ *                  queue still holds messages (in flight, waiting or delayed);
+ *   missing        none of these: the promise is broken.
+ * An upload takes its worst family's status.
+ */
+
+export type AuditStatus = 'complete' | 'dead-lettered' | 'pending' | 'missing';
+export type OutputFamily = 'thumbnails' | 'prediction';
+export type OutputsOption = 'thumbnails' | 'all';
+
+export interface UploadObject {
+  key: string;
+  eTag?: string;
+  lastModified?: Date | string;
+  size?: number;
+}
+
+export interface AuditRules {
+  uploadsBucket: string;
+  thumbnails: { sizes: readonly number[]; format: OutputFormat };
+  outputs: OutputsOption;
+  graceSeconds: number;
+  now: Date;
+}
+
+export interface AuditInput extends AuditRules {
+  uploads: readonly UploadObject[];
+  /** Every key in the thumbnails bucket (predictions included). */
+  outputKeys: ReadonlySet<string>;
+  /** `source-etag` metadata of the marker objects that were HEADed (see markersToCheck). */
+  markerETags: ReadonlyMap<string, string | undefined>;
+  /** Rows of the DLQs, by family: `thumbnails` <- resize DLQ, `prediction` <- predict DLQ; `any` <- delivery DLQ. */
+  deadLetters: { thumbnails: readonly DlqRow[]; prediction: readonly DlqRow[]; any: readonly DlqRow[] };
+  /** Messages still in each family's main queue (visible + in flight + delayed). */
+  queueDepths: { thumbnails: number; prediction: number };
+}
+
+export interface FamilyResult {
+  family: OutputFamily;
+  status: AuditStatus;
+  detail: string;
+  /** For dead-lettered: the DLQ row's queue, reason and message id. */
+  deadLetter?: { queue: string; reason: string; messageId: string };
+  /** For pending: young upload, or messages still queued. */
+  pendingBecause?: 'grace' | 'queue';
+}
+
+export interface AuditEntry {
+  key: string;
+  eTag?: string;
+  lastModified?: string;
+  status: AuditStatus;
+  families: FamilyResult[];
+}
+
+export interface AuditReport {
+  ok: boolean;
+  checkedAt: string;
+  uploadsBucket: string;
+  outputs: OutputsOption;
+  graceSeconds: number;
+  summary: Record<AuditStatus, number> & { uploads: number };
+  queueDepths: { thumbnails: number; prediction: number };
+  /** Every upload that is not complete, worst first. */
+  entries: AuditEntry[];
+  /** Notes for the operator (e.g. more incomplete uploads than messages in flight). */
+  warnings: string[];
+}
+
+interface FamilyPlan {
+  family: OutputFamily;
+  expected: string[];
+  marker: string;
+}
+
+const largestFirst = (sizes: readonly number[]) => [...sizes].sort((a, b) => b - a);
+
+/** The outputs an upload must have, per family, and for each the object whose metadata proves the run. */
+export function expectedOutputs(key: string, rules: Pick<AuditRules, 'thumbnails' | 'outputs'>): FamilyPlan[] {
+  const thumbnails = largestFirst(rules.thumbnails.sizes).map((size) => thumbnailKey(size, key, rules.thumbnails.format));
+  const plans: FamilyPlan[] = [{ family: 'thumbnails', expected: thumbnails, marker: thumbnails[0] }];
+  if (rules.outputs === 'all') {
+    let prediction: string;
+    try {
+      prediction = predictionKey(key);
+    } catch {
+      prediction = `${PREDICTIONS_PREFIX}${key}.json`; // cannot exist (over S3's key limit): the upload must be dead-lettered
+    }
+    plans.push({ family: 'prediction', expected: [prediction], marker: prediction });
+  }
+  return plans;
+}
+
+/** Marker objects worth a HEAD: those of families whose every output is listed (otherwise the family is incomplete anyway). */
+export function markersToCheck(uploads: readonly UploadObject[], outputKeys: ReadonlySet<string>, rules: Pick<AuditRules, 'thumbnails' | 'outputs'>): string[] {
+  const markers = new Set<string>();
+  for (const upload of uploads) {
+    for (const plan of expectedOutputs(upload.key, rules)) {
+      if (plan.expected.every((key) => outputKeys.has(key))) markers.add(plan.marker);
+    }
+  }
+  return [...markers];
+}
+
+const isoOf = (value: Date | string | undefined) => (value === undefined ? undefined : new Date(value).toISOString());
+
+/** A DLQ row accounts for an upload when it names the key in that bucket, for its creation, and (when it says) the same ETag. */
+export function deadLetterFor(upload: UploadObject, uploadsBucket: string, rows: readonly DlqRow[]): DlqRow | undefined {
+  const eTag = normalizeETag(upload.eTag);
+  return rows.find((row) => {
+    if (row.objects.length === 0) return row.sourceKey === upload.key && (row.sourceBucket ?? uploadsBucket) === uploadsBucket;
+    return row.objects.some(
+      (object) => object.kind === 'created' && object.key === upload.key && object.bucket === uploadsBucket && (!object.eTag || !eTag || object.eTag === eTag),
+    );
+  });
+}
+
+const RANK: Record<AuditStatus, number> = { complete: 0, 'dead-lettered': 1, pending: 2, missing: 3 };
+const worst = (statuses: AuditStatus[]) => statuses.reduce((a, b) => (RANK[b] > RANK[a] ? b : a), 'complete' as AuditStatus);
+
+function judgeFamily(upload: UploadObject, plan: FamilyPlan, input: AuditInput): FamilyResult {
+  const { family } = plan;
+  const absent = plan.expected.filter((key) => !input.outputKeys.has(key));
+  const eTag = normalizeETag(upload.eTag);
+  let incomplete: string;
+  if (absent.length === 0) {
+    const markerETag = input.markerETags.get(plan.marker);
+    if (eTag !== undefined && markerETag === eTag) return { family, status: 'complete', detail: 'ok' };
+    incomplete = markerETag ? `outputs are from another version of the object (source-etag ${markerETag}, upload ${eTag ?? '?'})` : `${plan.marker} has no source-etag`;
+  } else {
+    incomplete = `no ${absent.join(', ')}`;
+  }
+
+  const rows = [...(family === 'thumbnails' ? input.deadLetters.thumbnails : input.deadLetters.prediction), ...input.deadLetters.any];
+  const dead = deadLetterFor(upload, input.uploadsBucket, rows);
+  if (dead) {
+    return {
+      family,
+      status: 'dead-lettered',
+      detail: `${dead.queue} DLQ: ${dead.reason}`,
+      deadLetter: { queue: dead.queue, reason: dead.reason, messageId: dead.messageId },
+    };
+  }
+  const modified = upload.lastModified === undefined ? undefined : new Date(upload.lastModified).getTime();
+  const ageSeconds = modified === undefined ? Infinity : (input.now.getTime() - modified) / 1000;
+  if (ageSeconds < input.graceSeconds) {
+    return {
+      family,
+      status: 'pending',
+      pendingBecause: 'grace',
+      detail: `${incomplete}; uploaded ${Math.max(0, Math.round(ageSeconds))} s ago (grace ${input.graceSeconds} s)`,
+    };
+  }
+  const depth = input.queueDepths[family];
+  if (depth > 0) return { family, status: 'pending', pendingBecause: 'queue', detail: `${incomplete}; its queue still holds ${depth} message(s)` };
+  return { family, status: 'missing', detail: incomplete };
+}
+
+export function reconcileAudit(input: AuditInput): AuditReport {
+  const summary = { uploads: input.uploads.length, complete: 0, 'dead-lettered': 0, pending: 0, missing: 0 };
+  const entries: AuditEntry[] = [];
+  const pendingByQueue = { thumbnails: 0, prediction: 0 };
+  for (const upload of input.uploads) {
+    const families = expectedOutputs(upload.key, input).map((plan) => judgeFamily(upload, plan, input));
+    const status = worst(families.map((family) => family.status));
+    summary[status]++;
+    for (const family of families) if (family.pendingBecause === 'queue') pendingByQueue[family.family]++;
+    if (status !== 'complete') {
+      entries.push({ key: upload.key, eTag: normalizeETag(upload.eTag), lastModified: isoOf(upload.lastModified), status, families });
+    }
+  }
+  entries.sort((a, b) => RANK[b.status] - RANK[a.status] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+
+  const warnings: string[] = [];
+  for (const family of ['thumbnails', 'prediction'] as const) {
+    const depth = input.queueDepths[family];
+    if (pendingByQueue[family] > depth) {
+      warnings.push(
+        `${pendingByQueue[family]} upload(s) lack ${family} but the queue holds only ${depth} message(s): at least ${pendingByQueue[family] - depth} will not be processed by what is queued; run the audit again when the queue is empty`,
+      );
+    }
+  }
+  return {
+    ok: summary.missing === 0,
+    checkedAt: input.now.toISOString(),
+    uploadsBucket: input.uploadsBucket,
+    outputs: input.outputs,
+    graceSeconds: input.graceSeconds,
+    summary,
+    queueDepths: input.queueDepths,
+    entries,
+    warnings,
+  };
+}
+
+export function formatAuditReport(report: AuditReport, where: { thumbnailsBucket: string; dlqs: string[] }): string {
+  const { summary } = report;
+  const lines = [
+    `Audit of s3://${report.uploadsBucket} (${summary.uploads} upload(s)) against s3://${where.thumbnailsBucket} and the ${where.dlqs.join(', ')} DLQs`,
+    `  outputs checked: ${report.outputs === 'all' ? 'thumbnails and prediction' : 'thumbnails'}; grace period ${report.graceSeconds} s`,
+    `  complete ${summary.complete}, dead-lettered ${summary['dead-lettered']}, pending ${summary.pending}, missing ${summary.missing}`,
+  ];
+  if (report.entries.length > 0) {
+    lines.push(
+      '',
+      formatTable(
+        ['STATUS', 'UPLOADED', 'KEY', 'WHY'],
+        report.entries.map((entry) => [
+          entry.status.toUpperCase(),
+          shortTime(entry.lastModified),
+          entry.key,
+          entry.families
+            .filter((family) => family.status !== 'complete')
+            .map((family) => `${family.family}: ${family.detail}`)
+            .join('; '),
+        ]),
+        200,
+      ),
+    );
+  }
+  for (const warning of report.warnings) lines.push('', `warning: ${warning}`);
+  lines.push('', report.ok ? 'OK: every upload has its outputs or a DLQ entry.' : `MISSING: ${summary.missing} upload(s) have neither outputs nor a DLQ entry.`);
+  return lines.join('\n');
+}

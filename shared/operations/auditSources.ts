@@ -1,0 +1,103 @@
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { headObjectMetadata } from '../storage';
+import { markersToCheck, reconcileAudit, type AuditReport, type AuditRules, type UploadObject } from './audit';
+import { parseDlqMessage, type DlqRow } from './dlqRows';
+import { peekQueue, queueDepth, type ScanOptions } from './scanQueue';
+
+/** Where an audit looks: the two buckets, the DLQs and the main queues (for in-flight work). */
+export interface AuditTarget {
+  uploadsBucket: string;
+  thumbnailsBucket: string;
+  dlqUrls: { resize: string; predict?: string; delivery?: string };
+  queueUrls: { resize: string; predict?: string };
+}
+
+export interface AuditOptions extends Omit<AuditRules, 'now' | 'uploadsBucket'> {
+  maxReceiveCount: number;
+  scan?: ScanOptions;
+  /** Parallel HEAD requests for the marker objects. */
+  concurrency?: number;
+  now?: () => Date;
+}
+
+/** Every object of a bucket, following ListObjectsV2 continuation tokens. */
+export async function listAllObjects(s3: S3Client, bucket: string, prefix?: string): Promise<UploadObject[]> {
+  const objects: UploadObject[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) {
+      if (object.Key !== undefined) objects.push({ key: object.Key, eTag: object.ETag, lastModified: object.LastModified, size: object.Size });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return objects;
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+const isMissingQueue = (error: unknown) => /QueueDoesNotExist|NonExistentQueue/.test(`${(error as Error).name} ${(error as Error).message}`);
+
+/**
+ * Gathers what the audit reconciles, in an order that cannot report in-flight work as missing:
+ * uploads first (what must be accounted for), then the main queues' depths, then the outputs, then
+ * the DLQs. An upload whose message had left its queue before the depth was read has, by then,
+ * either its outputs or its DLQ message, and both are read later. (A redrive or a hand deletion
+ * running at the same time can still fool it; run it again.)
+ */
+export async function runAudit(clients: { s3: S3Client; sqs: SQSClient }, target: AuditTarget, options: AuditOptions): Promise<AuditReport> {
+  const { s3, sqs } = clients;
+  const rules = { thumbnails: options.thumbnails, outputs: options.outputs };
+  const warnings: string[] = [];
+
+  const uploads = await listAllObjects(s3, target.uploadsBucket);
+  const now = (options.now ?? (() => new Date()))();
+  const withPredictions = options.outputs === 'all';
+  if (withPredictions && (!target.queueUrls.predict || !target.dlqUrls.predict)) {
+    throw new Error('auditing predictions needs the predict queue and DLQ; pass --outputs thumbnails to audit thumbnails only');
+  }
+  const queueDepths = {
+    thumbnails: await queueDepth(sqs, target.queueUrls.resize),
+    prediction: withPredictions ? await queueDepth(sqs, target.queueUrls.predict!) : 0,
+  };
+
+  const outputKeys = new Set((await listAllObjects(s3, target.thumbnailsBucket)).map((object) => object.key));
+  const markers = markersToCheck(uploads, outputKeys, rules);
+  const metadata = await mapLimited(markers, options.concurrency ?? 16, (key) => headObjectMetadata(s3, target.thumbnailsBucket, key));
+  const markerETags = new Map(markers.map((key, index) => [key, metadata[index]?.['source-etag']]));
+
+  const readDlq = async (queue: string, url: string | undefined, required: boolean): Promise<DlqRow[]> => {
+    if (!url) return [];
+    try {
+      const { messages, truncated } = await peekQueue(sqs, url, options.scan);
+      if (truncated) warnings.push(`the ${queue} DLQ holds more messages than were read; uploads it names beyond them may be reported missing`);
+      return messages.map((message) => parseDlqMessage(message, { queue, maxReceiveCount: options.maxReceiveCount }));
+    } catch (error) {
+      if (!required && isMissingQueue(error)) {
+        warnings.push(`the ${queue} DLQ (${url}) does not exist; skipped`);
+        return [];
+      }
+      throw error;
+    }
+  };
+  const deadLetters = {
+    thumbnails: await readDlq('resize', target.dlqUrls.resize, true),
+    prediction: withPredictions ? await readDlq('predict', target.dlqUrls.predict, true) : [],
+    any: await readDlq('delivery', target.dlqUrls.delivery, false),
+  };
+
+  const report = reconcileAudit({ ...rules, uploadsBucket: target.uploadsBucket, graceSeconds: options.graceSeconds, now, uploads, outputKeys, markerETags, deadLetters, queueDepths });
+  return { ...report, warnings: [...warnings, ...report.warnings] };
+}
