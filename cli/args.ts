@@ -1,5 +1,6 @@
 import { parseFormat, parseSizes, type OutputFormat } from '../shared/config';
 import { ConfigError } from '../shared/errors';
+import { isKnownReason, REASON_CODES } from '../shared/operations/reasons';
 
 /** A mistake on the command line: the message says what to fix; main prints it with the command's usage. */
 export class UsageError extends Error {
@@ -147,7 +148,142 @@ export function parseStartArgs(argv: readonly string[]): { help?: boolean } {
   return options.help ? { help: true } : {};
 }
 
-export const COMMANDS = ['start', 'upload', 'replay', 'resize', 'help'] as const;
+export const DLQ_NAMES = ['resize', 'predict', 'delivery'] as const;
+export type DlqName = (typeof DLQ_NAMES)[number];
+/** The DLQs a redrive can empty: the delivery DLQ's messages have no single source queue. */
+export const REDRIVE_NAMES = ['resize', 'predict'] as const;
+export type RedriveName = (typeof REDRIVE_NAMES)[number];
+
+/** Where the operations commands look: the local stack (default) or, with --aws, a deployed stage. */
+export interface TargetArgs {
+  aws: boolean;
+  /** The deployed stage whose CloudFormation outputs name the buckets and queues (default dev). */
+  stage?: string;
+}
+
+export interface DlqListArgs extends TargetArgs {
+  action: 'list';
+  queue?: DlqName;
+  /** Read this queue instead of the stage's DLQs. */
+  queueUrl?: string;
+  json: boolean;
+}
+
+export interface DlqRedriveArgs extends TargetArgs {
+  action: 'redrive';
+  queue?: RedriveName;
+  queueUrl?: string;
+  reason?: string;
+  dryRun: boolean;
+}
+
+export type DlqArgs = DlqListArgs | DlqRedriveArgs;
+
+const TARGET_SPEC: OptionSpec = { aws: 'boolean', stage: 'string' };
+
+function targetArgs(options: Record<string, string | boolean>, command: string): TargetArgs {
+  const stage = str(options.stage);
+  if (stage !== undefined && options.aws !== true) throw new UsageError('--stage needs --aws (the local stack has one stage)', command);
+  if (stage !== undefined && !/^[A-Za-z0-9-]+$/.test(stage)) throw new UsageError(`--stage must be letters, digits and dashes, got ${JSON.stringify(stage)}`, command);
+  return { aws: options.aws === true, ...(stage !== undefined && { stage }) };
+}
+
+function nonEmptyOption(options: Record<string, string | boolean>, name: string, command: string): string | undefined {
+  const value = str(options[name]);
+  if (value !== undefined && value.trim() === '') throw new UsageError(`--${name} must not be empty`, command);
+  return value;
+}
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], name: string, command: string, hint = ''): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}${hint}`, command);
+  }
+  return value as T;
+}
+
+/** `pipeline dlq list|redrive [options]`. */
+export function parseDlqArgs(argv: readonly string[]): DlqArgs | { help: true } {
+  const [action, ...rest] = argv;
+  if (action === undefined || action === '--help' || action === '-h' || action === 'help') return { help: true };
+  if (action === 'list') {
+    const { positionals, options } = parseArgv(rest, { ...TARGET_SPEC, queue: 'string', 'queue-url': 'string', json: 'boolean' }, 'dlq');
+    if (options.help) return { help: true };
+    if (positionals.length > 0) throw new UsageError(`dlq list takes no arguments, got ${JSON.stringify(positionals[0])}`, 'dlq');
+    const queue = oneOf(str(options.queue), DLQ_NAMES, 'queue', 'dlq');
+    const queueUrl = nonEmptyOption(options, 'queue-url', 'dlq');
+    return { action, ...targetArgs(options, 'dlq'), ...(queue && { queue }), ...(queueUrl && { queueUrl }), json: options.json === true };
+  }
+  if (action === 'redrive') {
+    const spec: OptionSpec = { ...TARGET_SPEC, queue: 'string', 'queue-url': 'string', reason: 'string', 'dry-run': 'boolean' };
+    const { positionals, options } = parseArgv(rest, spec, 'dlq');
+    if (options.help) return { help: true };
+    if (positionals.length > 0) throw new UsageError(`dlq redrive takes no arguments, got ${JSON.stringify(positionals[0])}`, 'dlq');
+    const hint = str(options.queue) === 'delivery' ? ' (delivery DLQ messages have no single source queue: upload the object again instead)' : '';
+    const queue = oneOf(str(options.queue), REDRIVE_NAMES, 'queue', 'dlq', hint);
+    const queueUrl = nonEmptyOption(options, 'queue-url', 'dlq');
+    const reason = nonEmptyOption(options, 'reason', 'dlq');
+    if (reason !== undefined && !isKnownReason(reason)) {
+      throw new UsageError(`--reason ${JSON.stringify(reason)} is no reason code; known: ${REASON_CODES.join(', ')}`, 'dlq');
+    }
+    return {
+      action,
+      ...targetArgs(options, 'dlq'),
+      ...(queue && { queue }),
+      ...(queueUrl && { queueUrl }),
+      ...(reason && { reason }),
+      dryRun: options['dry-run'] === true,
+    };
+  }
+  throw new UsageError(`unknown dlq action ${JSON.stringify(action)}; actions: list, redrive`, 'dlq');
+}
+
+export const AUDIT_OUTPUTS = ['thumbnails', 'all'] as const;
+export type AuditOutputs = (typeof AUDIT_OUTPUTS)[number];
+export const DEFAULT_GRACE_SECONDS = 120;
+
+export interface AuditArgs extends TargetArgs {
+  json: boolean;
+  outputs: AuditOutputs;
+  graceSeconds: number;
+  uploadsBucket?: string;
+  thumbnailsBucket?: string;
+}
+
+export function parseAuditArgs(argv: readonly string[]): AuditArgs | { help: true } {
+  const spec: OptionSpec = {
+    ...TARGET_SPEC,
+    json: 'boolean',
+    outputs: 'string',
+    'grace-seconds': 'string',
+    'uploads-bucket': 'string',
+    'thumbnails-bucket': 'string',
+  };
+  const { positionals, options } = parseArgv(argv, spec, 'audit');
+  if (options.help) return { help: true };
+  if (positionals.length > 0) throw new UsageError(`audit takes no arguments, got ${JSON.stringify(positionals[0])}`, 'audit');
+  const outputs = oneOf(str(options.outputs), AUDIT_OUTPUTS, 'outputs', 'audit') ?? 'all';
+  let graceSeconds = DEFAULT_GRACE_SECONDS;
+  const grace = str(options['grace-seconds']);
+  if (grace !== undefined) {
+    graceSeconds = Number(grace);
+    if (grace.trim() === '' || !Number.isInteger(graceSeconds) || graceSeconds < 0) {
+      throw new UsageError(`--grace-seconds must be a whole number of seconds (0 or more), got ${JSON.stringify(grace)}`, 'audit');
+    }
+  }
+  const uploadsBucket = nonEmptyOption(options, 'uploads-bucket', 'audit');
+  const thumbnailsBucket = nonEmptyOption(options, 'thumbnails-bucket', 'audit');
+  return {
+    ...targetArgs(options, 'audit'),
+    json: options.json === true,
+    outputs,
+    graceSeconds,
+    ...(uploadsBucket && { uploadsBucket }),
+    ...(thumbnailsBucket && { thumbnailsBucket }),
+  };
+}
+
+export const COMMANDS = ['start', 'upload', 'replay', 'resize', 'dlq', 'audit', 'help'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Splits `pipeline <command> [args]`; no command, `help`, `--help` and `-h` all mean help. */

@@ -1,5 +1,5 @@
 import { declaredConfig, OUTPUT_FORMATS } from '../shared/config';
-import type { CommandName } from './args';
+import { DEFAULT_GRACE_SECONDS, type CommandName } from './args';
 
 const { local, thumbnails } = declaredConfig;
 
@@ -31,6 +31,38 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
   or, for a rejected image, {"ok":false,"error":{"class":"permanent","reason","message"}}.
   --format     one of ${OUTPUT_FORMATS.join(', ')}
   Exit code: 0 written, 2 image rejected, 1 any other error.`,
+  dlq: `pipeline dlq list|redrive [--queue Q] [--json] [--reason CODE] [--dry-run] [--aws]
+  pipeline dlq list [--queue resize|predict|delivery] [--json]
+  pipeline dlq redrive [--queue resize|predict] [--reason CODE] [--dry-run]
+  list     One row per dead-lettered message: queue, failure class (permanent, transient, or
+           unknown for messages moved by a redrive policy or SNS), reason code, attempts, first
+           and last failure, the S3 object and the error message. Reads without consuming: every
+           message stays in its DLQ. --json prints one JSON array instead of the table.
+  redrive  Moves messages back to their source queue, so the pipeline processes them again.
+           Without --reason: SQS StartMessageMoveTask where the server offers it; otherwise, and
+           with --reason, receive -> send to the source queue -> delete from the DLQ, so an
+           interruption can duplicate a message (harmless: the pipeline is idempotent) but never
+           lose one. --dry-run lists what would move and moves nothing.
+  --queue Q        one DLQ (default: all of them; redrive: resize and predict)
+  --reason CODE    only messages with this reason code (e.g. service-unavailable, max-receives)
+  --queue-url URL  operate on this DLQ instead (redrive finds its source queue by
+                   ListDeadLetterSourceQueues)
+  --aws            the deployed stack (default credentials and region; names from the CloudFormation
+                   stack ${declaredConfig.service}-<stage>); without it the local stack (SQS_PORT, default
+                   ${local.sqsPort}), or $AWS_ENDPOINT_URL_SQS (and _S3) when set
+  --stage S        with --aws: the stage (default dev)
+  Exit code: 0 done, 1 failed.`,
+  audit: `pipeline audit [--json] [--outputs thumbnails|all] [--grace-seconds N] [--aws]
+  Reconciles every upload against its outputs and the DLQs: an upload is complete (every
+  thumbnail size, and with --outputs all its prediction, written from the upload's current
+  ETag), dead-lettered (a DLQ message names it), pending (uploaded less than the grace period
+  ago, or its queue still holds messages) or missing (none of these: something was lost).
+  Prints the uploads that are not complete; --json prints one JSON report.
+  --outputs O          thumbnails, or all = thumbnails and predictions (default all)
+  --grace-seconds N    uploads younger than this count as pending (default ${DEFAULT_GRACE_SECONDS})
+  --uploads-bucket B, --thumbnails-bucket B   other bucket names
+  --aws, --stage S     as for pipeline dlq (buckets and queues from the stack's outputs)
+  Exit code: 0 nothing missing, 1 something missing, 2 the audit could not run.`,
 };
 
 export function helpText(topic?: string): string {

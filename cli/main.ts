@@ -1,4 +1,6 @@
-import { parseCommand, parseReplayArgs, parseResizeArgs, parseStartArgs, parseUploadArgs, UsageError } from './args';
+import { parseAuditArgs, parseCommand, parseDlqArgs, parseReplayArgs, parseResizeArgs, parseStartArgs, parseUploadArgs, UsageError } from './args';
+import { runAuditCommand } from './commands/audit';
+import { runDlqList, runDlqRedrive } from './commands/dlq';
 import { runReplay } from './commands/replay';
 import { runResize } from './commands/resize';
 import { runStart } from './commands/start';
@@ -29,6 +31,15 @@ export async function main(argv: readonly string[], output: Output = processOutp
       case 'resize': {
         const parsed = parseResizeArgs(args);
         return parsed.help ? help(output, command) : await runResize(parsed, output);
+      }
+      case 'dlq': {
+        const parsed = parseDlqArgs(args);
+        if ('help' in parsed) return help(output, command);
+        return parsed.action === 'list' ? await runDlqList(parsed, output) : await runDlqRedrive(parsed, output);
+      }
+      case 'audit': {
+        const parsed = parseAuditArgs(args);
+        return 'help' in parsed ? help(output, command) : await runAuditCommand(parsed, output);
       }
     }
   } catch (error) {

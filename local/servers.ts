@@ -13,7 +13,7 @@ export interface LocalServers {
   s3Endpoint: string;
   sqsEndpoint: string;
   s3rver: S3rver;
-  queueUrls: { resize: string; resizeDlq: string; predict: string; predictDlq: string };
+  queueUrls: { resize: string; resizeDlq: string; predict: string; predictDlq: string; deliveryDlq: string };
   /** Environment that points the SDK (and the handlers) at these servers. */
   env: Record<string, string>;
   close(): Promise<void>;
@@ -51,6 +51,10 @@ function queueDefinitions(visibilityTimeoutSeconds: number) {
   return [
     dlq(local.queues.resizeDlq),
     dlq(local.queues.predictDlq),
+    // Stands in for the SNS subscriptions' delivery DLQ of the AWS stack, so `pipeline dlq` and
+    // `pipeline audit` read the same three DLQs everywhere. The local fan-out logs a failed delivery
+    // (its onError) rather than sending it here, so locally it is empty unless someone puts a message in it.
+    dlq(local.queues.deliveryDlq),
     withDlq(local.queues.resize, local.queues.resizeDlq),
     withDlq(local.queues.predict, local.queues.predictDlq),
   ];
@@ -94,6 +98,7 @@ export async function startLocalServers(options: LocalServerOptions = {}): Promi
     resizeDlq: queueUrl(local.queues.resizeDlq),
     predict: queueUrl(local.queues.predict),
     predictDlq: queueUrl(local.queues.predictDlq),
+    deliveryDlq: queueUrl(local.queues.deliveryDlq),
   };
   return {
     s3Endpoint,

@@ -1,4 +1,16 @@
-import { normalizePrefix, parseArgv, parseCommand, parseReplayArgs, parseResizeArgs, parseStartArgs, parseUploadArgs, UsageError } from '../../cli/args';
+import {
+  normalizePrefix,
+  parseArgv,
+  parseAuditArgs,
+  parseCommand,
+  parseDlqArgs,
+  parseReplayArgs,
+  parseResizeArgs,
+  parseStartArgs,
+  parseUploadArgs,
+  UsageError,
+} from '../../cli/args';
+import { helpText, USAGE } from '../../cli/help';
 
 describe('parseArgv', () => {
   const spec = { out: 'string', wait: 'boolean' } as const;
@@ -48,7 +60,7 @@ describe('parseCommand', () => {
   });
 
   test('an unknown command lists the known ones', () => {
-    expect(() => parseCommand(['uplaod'])).toThrow(/unknown command "uplaod"; commands: start, upload, replay, resize, help/);
+    expect(() => parseCommand(['uplaod'])).toThrow(/unknown command "uplaod"; commands: start, upload, replay, resize, .*dlq, audit.*help/);
   });
 });
 
@@ -135,4 +147,88 @@ describe('help flags inside a command', () => {
   test.each([parseUploadArgs, parseReplayArgs, parseResizeArgs])('%p answers --help without requiring arguments', (parse) => {
     expect(parse(['--help']).help).toBe(true);
   });
+});
+
+describe('dlq', () => {
+  test('list: every DLQ by default, one with --queue, JSON with --json', () => {
+    expect(parseDlqArgs(['list'])).toEqual({ action: 'list', aws: false, json: false });
+    expect(parseDlqArgs(['list', '--queue', 'delivery', '--json'])).toEqual({ action: 'list', aws: false, queue: 'delivery', json: true });
+    expect(parseDlqArgs(['list', '--queue-url', 'http://127.0.0.1:9324/000000000000/x'])).toMatchObject({ queueUrl: 'http://127.0.0.1:9324/000000000000/x' });
+  });
+
+  test('redrive: queue, reason filter and dry run', () => {
+    expect(parseDlqArgs(['redrive'])).toEqual({ action: 'redrive', aws: false, dryRun: false });
+    expect(parseDlqArgs(['redrive', '--queue=predict', '--reason', 'model-unavailable', '--dry-run'])).toEqual({
+      action: 'redrive',
+      aws: false,
+      queue: 'predict',
+      reason: 'model-unavailable',
+      dryRun: true,
+    });
+    expect(parseDlqArgs(['redrive', '--reason', 'max-receives'])).toMatchObject({ reason: 'max-receives' });
+  });
+
+  test('--aws with a stage', () => {
+    expect(parseDlqArgs(['list', '--aws', '--stage', 'prod'])).toEqual({ action: 'list', aws: true, stage: 'prod', json: false });
+  });
+
+  test.each([
+    [[], 'help'],
+    [['--help'], 'help'],
+    [['help'], 'help'],
+    [['list', '-h'], 'help'],
+    [['redrive', '--help'], 'help'],
+  ])('%j shows the help', (argv) => {
+    expect(parseDlqArgs(argv)).toEqual({ help: true });
+  });
+
+  test.each([
+    [['purge'], /unknown dlq action "purge"; actions: list, redrive/],
+    [['list', '--queue', 'thumbnails'], /--queue must be one of resize, predict, delivery, got "thumbnails"/],
+    [['redrive', '--queue', 'delivery'], /--queue must be one of resize, predict, got "delivery" \(delivery DLQ messages have no single source queue/],
+    [['redrive', '--reason', 'corupt'], /--reason "corupt" is no reason code; known: not-an-image, .*corrupt/],
+    [['redrive', '--reason='], /--reason must not be empty/],
+    [['list', '--stage', 'prod'], /--stage needs --aws/],
+    [['list', '--aws', '--stage', 'a b'], /--stage must be letters, digits and dashes/],
+    [['list', 'resize'], /dlq list takes no arguments/],
+    [['list', '--reason', 'corrupt'], /unknown option --reason/],
+    [['redrive', '--json'], /unknown option --json/],
+  ])('%j is a usage error', (argv, message) => {
+    expect(() => parseDlqArgs(argv)).toThrow(UsageError);
+    expect(() => parseDlqArgs(argv)).toThrow(message);
+  });
+});
+
+describe('audit', () => {
+  test('defaults: all outputs, 120 s grace, local target', () => {
+    expect(parseAuditArgs([])).toEqual({ aws: false, json: false, outputs: 'all', graceSeconds: 120 });
+  });
+
+  test('every option', () => {
+    expect(
+      parseAuditArgs(['--json', '--outputs', 'thumbnails', '--grace-seconds', '0', '--aws', '--stage', 'dev', '--uploads-bucket', 'u', '--thumbnails-bucket=t']),
+    ).toEqual({ aws: true, stage: 'dev', json: true, outputs: 'thumbnails', graceSeconds: 0, uploadsBucket: 'u', thumbnailsBucket: 't' });
+  });
+
+  test('--help', () => {
+    expect(parseAuditArgs(['-h'])).toEqual({ help: true });
+  });
+
+  test.each([
+    [['--outputs', 'predictions'], /--outputs must be one of thumbnails, all/],
+    [['--grace-seconds', '-1'], /--grace-seconds must be a whole number/],
+    [['--grace-seconds', '1.5'], /--grace-seconds must be a whole number/],
+    [['--grace-seconds='], /--grace-seconds must be a whole number/],
+    [['--uploads-bucket='], /--uploads-bucket must not be empty/],
+    [['now'], /audit takes no arguments/],
+  ])('%j is a usage error', (argv, message) => {
+    expect(() => parseAuditArgs(argv)).toThrow(message);
+  });
+});
+
+test('help lists dlq and audit, each with its own page', () => {
+  expect(helpText()).toMatch(/^pipeline dlq list\|redrive/m);
+  expect(helpText()).toMatch(/^pipeline audit/m);
+  expect(helpText('dlq')).toBe(USAGE.dlq);
+  expect(USAGE.audit).toMatch(/Exit code: 0 nothing missing, 1 something missing, 2 the audit could not run/);
 });
