@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
+import { declaredConfig } from '../../shared/config';
 import {
   adam7DataLength,
   findSegment,
@@ -14,6 +15,7 @@ import {
   noise,
   padIccProfile,
   png,
+  PNG_SIGNATURE,
   pngChunk,
   SHORT,
   tiff,
@@ -28,7 +30,9 @@ import {
  * Hostile inputs for the resize path, built from scratch on every run: nothing here depends on the
  * machine, the clock or a random seed that changes, so the same sharp version writes the same bytes.
  * Each file is named as it would be uploaded (an extension may lie on purpose). Run directly
- * (`npx tsx test/hostile/generate.ts <dir> [--heavy]`) to look at the files.
+ * (`npx tsx test/hostile/generate.ts <dir> [--heavy]`) to look at the files; that also writes
+ * `manifest.json`, which is how the integration test reads them (it generates in a child process,
+ * so the encoder's memory does not count in its peak RSS).
  */
 
 export interface HostileFile {
@@ -255,6 +259,7 @@ async function pngFiles(): Promise<HostileFile[]> {
     return row;
   });
   const sixteenBit = png(ihdr(64, 64, 2, 16), pngChunk('IDAT', zlib.deflateSync(Buffer.concat(sixteenRows))));
+  const blackIdat = pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(64 * (1 + 64 * 3))));
   const greyAlpha = await fromRaw(bands(64, 64, GREY_ALPHA), 64, 64, 2).png().toBuffer();
 
   return [
@@ -278,9 +283,9 @@ async function pngFiles(): Promise<HostileFile[]> {
       about: '100,000,000 x 1 RGB: exactly the pixel limit, one 300 MB row (libvips refuses edges over 10,000,000)',
     },
     {
-      name: 'png/line-10000000x10-rgba16.png',
-      data: png(ihdr(10_000_000, 10, 6, 16), pngChunk('IDAT', zeroZlibStream(10 * (1 + 10_000_000 * 8)))),
-      about: '10,000,000 x 10 16-bit RGBA: the pixel limit, 800 MB decoded, from 791 KB',
+      name: 'png/line-1000000x100.png',
+      data: png(ihdr(1_000_000, 100, 2), pngChunk('IDAT', zeroZlibStream(100 * (1 + 1_000_000 * 3)))),
+      about: '1,000,000 x 100 RGB: the pixel limit, 300 MB decoded, from 297 KB (peaked at 957 MB before the edge limit)',
     },
     {
       name: 'png/edge-65535x1525-rgba8.png',
@@ -300,6 +305,16 @@ async function pngFiles(): Promise<HostileFile[]> {
     { name: 'png/16-bit.png', data: sixteenBit, about: '16-bit RGB: (65535,0,0) over (0,32896,65535)' },
     { name: 'png/grey-alpha.png', data: greyAlpha, about: '8-bit grey+alpha: grey 200 opaque over grey 50 at alpha 128' },
     { name: 'png/zero-width.png', data: png(ihdr(0, 16, 2), pngChunk('IDAT', zeroZlibStream(16))), about: 'IHDR width 0, CRC correct' },
+    {
+      name: 'png/iccp-bomb.png',
+      data: png(ihdr(64, 64, 2), pngChunk('iCCP', Buffer.concat([text('bomb\0\0'), zeroZlibStream(200 << 20)])), blackIdat),
+      about: '64x64 black PNG whose iCCP profile inflates to 200 MB of zeros',
+    },
+    {
+      name: 'png/ztxt-bomb.png',
+      data: png(ihdr(64, 64, 2), pngChunk('zTXt', Buffer.concat([text('Comment\0\0'), zeroZlibStream(200 << 20)])), blackIdat),
+      about: '64x64 black PNG with a zTXt comment inflating to 200 MB of zeros',
+    },
     { name: 'png/signature-only.png', data: Buffer.from(small.subarray(0, 8)), about: 'the 8-byte PNG signature, nothing else' },
     { name: 'png/truncated-50pct.png', data: small.subarray(0, Math.floor(small.length / 2)), about: '320x240 PNG cut at half' },
     { name: 'png/named-as.jpg', data: small, about: 'a valid PNG uploaded with a .jpg name' },
@@ -400,6 +415,17 @@ function notRasterFiles(): HostileFile[] {
     { name: 'pdf/document-named.jpg', data: MINIMAL_PDF, about: 'the PDF uploaded as .jpg' },
     { name: 'heic/image.heic', data: CRAFTED_HEIC, about: 'crafted ISO-BMFF: ftyp heic, meta with an hvc1 item, mdat (no HEVC encoder here)' },
     { name: 'bmp/tiny.bmp', data: TINY_BMP, about: '2x2 BMP' },
+    {
+      name: 'polyglot/ftyp-avif-svg.avif',
+      data: text(`    ftypavif    avif${svgReferencing('file:///etc/passwd')}`),
+      about: 'an ftyp box (brand avif, size field of spaces) followed by an SVG: sniffed as AVIF, libvips picks its SVG loader',
+    },
+    {
+      name: 'oversize/over-max-input-bytes.jpg',
+      data: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(declaredConfig.limits.maxInputBytes - 3)]),
+      about: 'a JPEG signature and zeros, one byte over the configured maxInputBytes',
+    },
+    { name: 'polyglot/gif-svg.gif', data: text(`GIF89a${svgReferencing('file:///etc/passwd')}`), about: 'GIF89a signature followed by an SVG' },
   ];
 }
 
@@ -437,6 +463,17 @@ async function heavyFiles(): Promise<HostileFile[]> {
   return [
     { name: 'heavy/gif-1000000-frames.gif', data: animatedGif(1_000_000), about: '1,000,000 one-pixel frames in 23 MB (frame counting must stay cheap)' },
     { name: 'heavy/tiff-400000-pages.tiff', data: pagedTiff(400_000), about: '400,000 directories in 41 MB (page counting must stay cheap)' },
+    {
+      name: 'heavy/line-10000000x10-rgba16.png',
+      data: png(ihdr(10_000_000, 10, 6, 16), pngChunk('IDAT', zeroZlibStream(10 * (1 + 10_000_000 * 8)))),
+      about: '10,000,000 x 10 16-bit RGBA: the pixel limit, 800 MB decoded, from 791 KB (15 GB peak before the edge limit: not in the test, so a regression cannot take the machine down)',
+    },
+    { name: 'heavy/float-rgba-65535x381.tiff', data: floatRgbaTiff(65535, 381), about: 'float RGBA at both the edge limit and the decoded-bytes limit: the worst accepted shape found' },
+    {
+      name: 'heavy/png-200000-text-chunks.png',
+      data: Buffer.concat([PNG_SIGNATURE, ihdr(64, 64, 2), ...Array.from({ length: 200_000 }, () => pngChunk('tEXt', text('Comment\0hello'))), pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(64 * 193))), pngChunk('IEND', Buffer.alloc(0))]),
+      about: '64x64 PNG with 200,000 tEXt chunks (5 MB)',
+    },
     { name: 'heavy/progressive-100mp.jpg', data: progressive, about: '10000x10000 progressive JPEG: the pixel limit, coefficients buffered whole' },
   ];
 }
@@ -461,6 +498,9 @@ export async function writeHostileFiles(dir: string, options: { heavy?: boolean 
   });
 }
 
+/** Name of the index `writeHostileFiles` leaves beside the files: [{ name, bytes, about }]. */
+export const MANIFEST = 'manifest.json';
+
 if (require.main === module) {
   const dir = process.argv[2];
   if (!dir) {
@@ -468,6 +508,7 @@ if (require.main === module) {
     process.exit(2);
   }
   writeHostileFiles(dir, { heavy: process.argv.includes('--heavy') }).then((files) => {
+    writeFileSync(path.join(dir, MANIFEST), JSON.stringify(files.map(({ name, data, about }) => ({ name, bytes: data.length, about })), null, 1));
     for (const file of files) console.log(`${String(file.data.length).padStart(10)}  ${file.name}  ${file.about}`);
   });
 }
