@@ -95,7 +95,10 @@ function chosenDlqs(target: OperationsTarget, args: { queue?: DlqName; queueUrl?
 
 /** `pipeline dlq list`. */
 export async function runDlqList(args: DlqListArgs, output: Output): Promise<number> {
-  const target = await resolveTarget(args, args.aws && !args.queueUrl);
+  const target = await resolveTarget(args, args.aws && !args.queueUrl).catch((error: Error) => {
+    output.err(`pipeline dlq list: ${error.message}`);
+  });
+  if (!target) return 1;
   const sqs = new SQSClient({ ...sqsClientOptions(target.clientEnv), maxAttempts: 2 });
   try {
     const rows: DlqRow[] = [];
@@ -138,7 +141,10 @@ function describeResult(result: RedriveResult, from: string, to: string): string
 
 /** `pipeline dlq redrive`. */
 export async function runDlqRedrive(args: DlqRedriveArgs, output: Output): Promise<number> {
-  const target = await resolveTarget(args, args.aws && !args.queueUrl);
+  const target = await resolveTarget(args, args.aws && !args.queueUrl).catch((error: Error) => {
+    output.err(`pipeline dlq redrive: ${error.message}`);
+  });
+  if (!target) return 1;
   const sqs = new SQSClient({ ...sqsClientOptions(target.clientEnv), maxAttempts: 2 });
   let total = 0;
   try {

@@ -146,6 +146,8 @@ function judgeFamily(upload: UploadObject, plan: FamilyPlan, input: AuditInput):
     const markerETag = input.markerETags.get(plan.marker);
     if (eTag !== undefined && markerETag === eTag) return { family, status: 'complete', detail: 'ok' };
     incomplete = markerETag ? `outputs are from another version of the object (source-etag ${markerETag}, upload ${eTag ?? '?'})` : `${plan.marker} has no source-etag`;
+  } else if (absent.length === plan.expected.length && absent.length > 1) {
+    incomplete = `none of its ${absent.length} ${family} (${plan.marker}, ...)`;
   } else {
     incomplete = `no ${absent.join(', ')}`;
   }

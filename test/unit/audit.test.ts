@@ -171,7 +171,7 @@ describe('reconcileAudit', () => {
 
     const text = formatAuditReport(report, { thumbnailsBucket: 'thumbnails', dlqs: ['resize', 'predict', 'delivery'] });
     expect(text).toMatch(/complete 1, dead-lettered 1, pending 1, missing 1/);
-    expect(text).toMatch(/^MISSING\s+2026-11-24 11:00:00Z\s+z-missing\.jpg\s+thumbnails: no 1024\/z-missing\.jpg\.webp/m);
+    expect(text).toMatch(/^MISSING\s+2026-11-24 11:00:00Z\s+z-missing\.jpg\s+thumbnails: none of its 3 thumbnails \(1024\/z-missing\.jpg\.webp, \.\.\.\); prediction: no predictions\/z-missing\.jpg\.json$/m);
     expect(text.trim().split('\n').pop()).toBe('MISSING: 1 upload(s) have neither outputs nor a DLQ entry.');
   });
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import {
   normalizePrefix,
   parseArgv,
@@ -10,7 +12,9 @@ import {
   parseUploadArgs,
   UsageError,
 } from '../../cli/args';
+import { resolveTarget } from '../../cli/commands/dlq';
 import { helpText, USAGE } from '../../cli/help';
+import { resourcesFromOutputs, stackName, STACK_OUTPUTS } from '../../shared/operations/stackOutputs';
 
 describe('parseArgv', () => {
   const spec = { out: 'string', wait: 'boolean' } as const;
@@ -231,4 +235,38 @@ test('help lists dlq and audit, each with its own page', () => {
   expect(helpText()).toMatch(/^pipeline audit/m);
   expect(helpText('dlq')).toBe(USAGE.dlq);
   expect(USAGE.audit).toMatch(/Exit code: 0 nothing missing, 1 something missing, 2 the audit could not run/);
+});
+
+describe('where the operations commands look', () => {
+  test('local stack by default: S3_PORT / SQS_PORT and the local names, emulator-friendly short polls', async () => {
+    const target = await resolveTarget({ aws: false }, false, { S3_PORT: '1111', SQS_PORT: '2222' });
+    expect(target).toMatchObject({
+      local: true,
+      buckets: { uploads: 'uploads', thumbnails: 'thumbnails' },
+      queueUrls: { resize: 'http://127.0.0.1:2222/000000000000/resize', predict: 'http://127.0.0.1:2222/000000000000/predict' },
+      dlqUrls: {
+        resize: 'http://127.0.0.1:2222/000000000000/resize-dlq',
+        predict: 'http://127.0.0.1:2222/000000000000/predict-dlq',
+        delivery: 'http://127.0.0.1:2222/000000000000/delivery-dlq',
+      },
+      scan: { waitTimeSeconds: 0 },
+    });
+    expect(target.clientEnv).toMatchObject({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1111', AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:2222' });
+  });
+
+  test('endpoint overrides and bucket flags win', async () => {
+    const env = { AWS_ENDPOINT_URL_SQS: 'http://sqs.example:4566', AWS_ENDPOINT_URL_S3: 'http://s3.example:4566', UPLOADS_BUCKET: 'from-env' };
+    const target = await resolveTarget({ aws: false, thumbnailsBucket: 'flagged' }, false, env);
+    expect(target).toMatchObject({ local: false, buckets: { uploads: 'from-env', thumbnails: 'flagged' }, dlqUrls: { resize: 'http://sqs.example:4566/000000000000/resize-dlq' } });
+  });
+
+  test('--aws: names come from the stack outputs serverless.yml declares', () => {
+    const template = readFileSync(path.resolve(__dirname, '../../serverless.yml'), 'utf8');
+    const outputs = template.slice(template.indexOf('\n  Outputs:'));
+    for (const name of Object.values(STACK_OUTPUTS)) expect(outputs).toMatch(new RegExp(`^    ${name}:$`, 'm'));
+    expect(stackName('image-pipeline', 'dev')).toBe('image-pipeline-dev');
+    expect(resourcesFromOutputs([{ OutputKey: 'ResizeDlqUrl', OutputValue: 'https://sqs/1/x' }, { OutputKey: 'Other', OutputValue: 'y' }, { OutputKey: 'UploadsBucketName' }])).toEqual({
+      resizeDlqUrl: 'https://sqs/1/x',
+    });
+  });
 });
