@@ -32,12 +32,26 @@ interface Measurement {
 
 const mb = (kilobytes: number) => Math.round(kilobytes / 1024);
 
+/**
+ * Peak RSS of this process, KB. Linux carries ru_maxrss across exec, so a child spawned by a parent
+ * holding 200 MB of generated files would report at least that; VmHWM belongs to the new address space.
+ */
+function peakRssKb(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match) return Number(match[1]);
+  } catch {
+    // not Linux: fall through
+  }
+  return process.resourceUsage().maxRSS;
+}
+
 async function measureOne(file: string): Promise<void> {
   const config = loadConfig();
   // Warm sharp's thread pool with a 1x1 image so start-up cost is not charged to the file.
   const warmUp = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } }).png().toBuffer();
   await renderThumbnails(warmUp, config.thumbnails, config.limits);
-  const beforeMb = mb(process.resourceUsage().maxRSS);
+  const beforeMb = mb(peakRssKb());
   const data = readFileSync(file);
   const started = performance.now();
   let outcome: string;
@@ -47,7 +61,7 @@ async function measureOne(file: string): Promise<void> {
   } catch (error) {
     outcome = error instanceof PermanentError ? `${error.reason}: ${error.message.slice(0, 90)}` : `THREW ${(error as Error).stack}`;
   }
-  const result: Measurement = { outcome, ms: Math.round(performance.now() - started), peakMb: mb(process.resourceUsage().maxRSS), beforeMb };
+  const result: Measurement = { outcome, ms: Math.round(performance.now() - started), peakMb: mb(peakRssKb()), beforeMb };
   process.stdout.write(JSON.stringify(result));
 }
 
