@@ -1,4 +1,4 @@
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { headObjectMetadata } from '../storage';
 import { markersToCheck, reconcileAudit, type AuditReport, type AuditRules, type UploadObject } from './audit';
@@ -21,18 +21,50 @@ export interface AuditOptions extends Omit<AuditRules, 'now' | 'uploadsBucket'> 
   now?: () => Date;
 }
 
-/** Every object of a bucket, following ListObjectsV2 continuation tokens. */
-export async function listAllObjects(s3: S3Client, bucket: string, prefix?: string): Promise<UploadObject[]> {
+const summary = (object: { Key?: string; ETag?: string; LastModified?: Date; Size?: number }): UploadObject => ({
+  key: object.Key!,
+  eTag: object.ETag,
+  lastModified: object.LastModified,
+  size: object.Size,
+});
+
+async function listV2(s3: S3Client, bucket: string, prefix: string | undefined): Promise<UploadObject[]> {
   const objects: UploadObject[] = [];
   let token: string | undefined;
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) {
-      if (object.Key !== undefined) objects.push({ key: object.Key, eTag: object.ETag, lastModified: object.LastModified, size: object.Size });
-    }
+    for (const object of page.Contents ?? []) if (object.Key !== undefined) objects.push(summary(object));
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return objects;
+}
+
+async function listV1(s3: S3Client, bucket: string, prefix: string | undefined): Promise<UploadObject[]> {
+  const objects: UploadObject[] = [];
+  let marker: string | undefined;
+  for (;;) {
+    const page = await s3.send(new ListObjectsCommand({ Bucket: bucket, Prefix: prefix, Marker: marker }));
+    const contents = (page.Contents ?? []).filter((object) => object.Key !== undefined);
+    objects.push(...contents.map(summary));
+    if (!page.IsTruncated || contents.length === 0) return objects;
+    marker = page.NextMarker ?? contents[contents.length - 1].Key;
+  }
+}
+
+const isServerError = (error: unknown) => ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0) >= 500;
+
+/**
+ * Every object of a bucket, following ListObjectsV2 continuation tokens. s3rver 3.7.1 builds those
+ * tokens with DES, which Node's OpenSSL 3 refuses, so it answers 500 to any listing longer than a
+ * page; after a server error the listing is done again with ListObjects (V1) and its Marker.
+ */
+export async function listAllObjects(s3: S3Client, bucket: string, prefix?: string): Promise<UploadObject[]> {
+  try {
+    return await listV2(s3, bucket, prefix);
+  } catch (error) {
+    if (!isServerError(error)) throw error;
+    return listV1(s3, bucket, prefix);
+  }
 }
 
 async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -1,7 +1,9 @@
 import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { main } from '../../cli/main';
+import { listAllObjects } from '../../shared/operations/auditSources';
 import type { DlqRow } from '../../shared/operations/dlqRows';
 import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
 import { CORPUS, startHandlerHarness, type HandlerHarness } from '../helpers/handlerHarness';
@@ -164,4 +166,18 @@ describe('pipeline dlq against the embedded SQS server', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/cannot reach the local stack at http:\/\/127\.0\.0\.1:9 \(is the local stack running\? `npm start`\)/);
   });
+});
+
+test('a bucket listing longer than one page is complete (s3rver cannot make V2 continuation tokens on Node 20)', async () => {
+  const keys = Array.from({ length: 1003 }, (_, i) => `page/${String(i).padStart(4, '0')} é+.bin`);
+  const queue = [...keys];
+  const worker = async () => {
+    for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+      await harness.s3.send(new PutObjectCommand({ Bucket: 'models', Key: key, Body: 'x' }));
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  const listed = await listAllObjects(harness.s3, 'models', 'page/');
+  expect(listed.map((object) => object.key)).toEqual(keys);
+  expect(listed[0]).toEqual({ key: keys[0], eTag: expect.stringMatching(/^"[0-9a-f]{32}"$/), lastModified: expect.any(Date), size: 1 });
 });
