@@ -160,6 +160,7 @@ export const EXPECTED: Record<string, Expected> = {
   'webp/animated-3-frames.webp': thumbs([400, 300], 'first frame only (red)', flat(PAGE_COLOURS[0])),
   'webp/valid.webp': thumbs([640, 480], 'a plain WebP', quadrants()),
   'avif/valid.avif': thumbs([640, 480], 'a plain AVIF', quadrants()),
+  'avif/declares-48mp.avif': fail('too-many-pixels', 'AVIF decoding holds ~5x the decoded size: 48 MP is over the budget, refused from the header'),
 };
 
 /**

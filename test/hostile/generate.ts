@@ -380,9 +380,16 @@ async function animatedAndPagedFiles(): Promise<HostileFile[]> {
 
 async function modernFiles(): Promise<HostileFile[]> {
   const picture = scene(640, 480);
+  const avif = await fromRaw(picture, 640, 480).avif({ quality: 60, effort: 2 }).toBuffer();
+  // The same AVIF whose ispe property (what libheif reports before decoding) claims 8000x6000.
+  const claimsLarge = Buffer.from(avif);
+  const ispe = claimsLarge.indexOf('ispe');
+  claimsLarge.writeUInt32BE(8000, ispe + 8);
+  claimsLarge.writeUInt32BE(6000, ispe + 12);
   return [
     { name: 'webp/valid.webp', data: await fromRaw(picture, 640, 480).webp({ quality: 85 }).toBuffer(), about: '640x480 lossy WebP' },
-    { name: 'avif/valid.avif', data: await fromRaw(picture, 640, 480).avif({ quality: 60, effort: 2 }).toBuffer(), about: '640x480 AVIF' },
+    { name: 'avif/valid.avif', data: avif, about: '640x480 AVIF' },
+    { name: 'avif/declares-48mp.avif', data: claimsLarge, about: 'the 640x480 AVIF with its ispe box claiming 8000x6000 (48 MP, under the pixel limit)' },
   ];
 }
 
@@ -473,6 +480,11 @@ async function heavyFiles(): Promise<HostileFile[]> {
       name: 'heavy/png-200000-text-chunks.png',
       data: Buffer.concat([PNG_SIGNATURE, ihdr(64, 64, 2), ...Array.from({ length: 200_000 }, () => pngChunk('tEXt', text('Comment\0hello'))), pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(64 * 193))), pngChunk('IEND', Buffer.alloc(0))]),
       about: '64x64 PNG with 200,000 tEXt chunks (5 MB)',
+    },
+    {
+      name: 'heavy/avif-5000x5000.avif',
+      data: await fromRaw(scene(5000, 5000), 5000, 5000).avif({ quality: 50, effort: 0 }).toBuffer(),
+      about: '25 MP RGB AVIF: just inside the AVIF budget (25 MP x 3 bytes x 5)',
     },
     { name: 'heavy/progressive-100mp.jpg', data: progressive, about: '10000x10000 progressive JPEG: the pixel limit, coefficients buffered whole' },
   ];
