@@ -62,17 +62,17 @@ const PERMANENT: Record<PermanentReason, ReasonInfo> = {
 const TRANSIENT: Record<TransientReason, ReasonInfo> = {
   'service-unavailable': {
     failureClass: 'transient',
-    meaning: 'S3 or SQS answered 5xx or the network failed on every attempt',
+    meaning: 'S3 or SQS answered 5xx, or the network failed, on the last of maxReceiveCount attempts',
     action: 'once the service is healthy again, redrive',
   },
   throttled: {
     failureClass: 'transient',
-    meaning: 'S3 or SQS throttled every attempt (SlowDown, 429)',
+    meaning: 'S3 or SQS throttled the last of maxReceiveCount attempts (SlowDown, 429)',
     action: 'lower reservedConcurrency / batch size or spread the load, then redrive',
   },
   timeout: {
     failureClass: 'transient',
-    meaning: 'a request timed out on every attempt',
+    meaning: 'a request timed out on the last of maxReceiveCount attempts',
     action: 'check the function timeout and network, then redrive',
   },
   'access-denied': {
@@ -82,7 +82,7 @@ const TRANSIENT: Record<TransientReason, ReasonInfo> = {
   },
   'dlq-unavailable': {
     failureClass: 'transient',
-    meaning: 'the function could not send an earlier failure to its DLQ (no URL configured, or SQS refused)',
+    meaning: 'the function could not reach its DLQ (no URL configured, or SQS refused); such messages usually arrive as max-receives instead, since the DLQ was unreachable',
     action: 'check RESIZE_DLQ_URL / PREDICT_DLQ_URL and sqs:SendMessage on the DLQ, then redrive',
   },
   'model-unavailable': {
