@@ -283,7 +283,37 @@ export function parseAuditArgs(argv: readonly string[]): AuditArgs | { help: tru
   };
 }
 
-export const COMMANDS = ['start', 'upload', 'replay', 'resize', 'dlq', 'audit', 'help'] as const;
+export interface PredictArgs {
+  file: string;
+  /** A model folder (model.onnx + manifest.json) or an s3:// URI; default: the committed demo model. */
+  model?: string;
+}
+
+export function parsePredictArgs(argv: readonly string[]): PredictArgs & { help?: boolean } {
+  const { positionals, options } = parseArgv(argv, { model: 'string' }, 'predict');
+  if (options.help) return { file: '', help: true };
+  if (positionals.length !== 1) throw new UsageError('predict needs exactly one image file', 'predict');
+  return { file: positionals[0], ...(typeof options.model === 'string' && { model: options.model }) };
+}
+
+export interface ModelUploadArgs {
+  dir: string;
+  name?: string;
+  version?: string;
+  bucket?: string;
+}
+
+export function parseModelArgs(argv: readonly string[]): ModelUploadArgs & { help?: boolean } {
+  const { positionals, options } = parseArgv(argv, { name: 'string', version: 'string', bucket: 'string' }, 'model');
+  if (options.help) return { dir: '', help: true };
+  const [action, ...rest] = positionals;
+  if (action !== 'upload') throw new UsageError(`model needs an action: upload (got ${JSON.stringify(action ?? '')})`, 'model');
+  if (rest.length !== 1) throw new UsageError('model upload needs exactly one model folder', 'model');
+  const text = (name: string) => (typeof options[name] === 'string' ? { [name]: options[name] as string } : {});
+  return { dir: rest[0], ...text('name'), ...text('version'), ...text('bucket') };
+}
+
+export const COMMANDS = ['start', 'upload', 'replay', 'resize', 'predict', 'model', 'dlq', 'audit', 'help'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Splits `pipeline <command> [args]`; no command, `help`, `--help` and `-h` all mean help. */

@@ -31,6 +31,20 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
   or, for a rejected image, {"ok":false,"error":{"class":"permanent","reason","message"}}.
   --format     one of ${OUTPUT_FORMATS.join(', ')}
   Exit code: 0 written, 2 image rejected, 1 any other error.`,
+  predict: `pipeline predict <file> [--model <dir or s3://bucket/prefix/>]
+  Runs the predict function's validation, preprocessing and inference on a local file, without
+  a queue, and prints one JSON object:
+    {"ok":true,"source":{...},"model":{"name","version","uri"},"labels":[{"label","score"}],"timings":{...}}
+  or, for a rejected image, {"ok":false,"error":{"class":"permanent","reason","message"}}.
+  --model   a folder with model.onnx and manifest.json, or an s3:// URI read from the local stack
+            (or $AWS_ENDPOINT_URL_S3); default: the committed demo model models/shapes/1
+  Exit code: 0 predicted, 2 image rejected, 1 any other error.`,
+  model: `pipeline model upload <dir> [--name N] [--version V] [--bucket B]
+  Validates the folder's manifest.json and puts model.onnx and manifest.json at
+  s3://<bucket>/<name>/<version>/ (default bucket: $MODELS_BUCKET, else ${local.buckets.models}), on the
+  local stack or wherever $AWS_ENDPOINT_URL_S3 points. --name / --version override the manifest's
+  (and are written into the uploaded manifest). Prints the model's URI; point MODEL_URI (or, on
+  AWS, the /<service>/<stage>/model-uri SSM parameter) at it to make it active.`,
   dlq: `pipeline dlq list|redrive [--queue Q] [--json] [--reason CODE] [--dry-run] [--aws]
   pipeline dlq list [--queue resize|predict|delivery] [--json]
   pipeline dlq redrive [--queue resize|predict] [--reason CODE] [--dry-run]

@@ -1,6 +1,19 @@
-import { parseAuditArgs, parseCommand, parseDlqArgs, parseReplayArgs, parseResizeArgs, parseStartArgs, parseUploadArgs, UsageError } from './args';
+import {
+  parseAuditArgs,
+  parseCommand,
+  parseDlqArgs,
+  parseModelArgs,
+  parsePredictArgs,
+  parseReplayArgs,
+  parseResizeArgs,
+  parseStartArgs,
+  parseUploadArgs,
+  UsageError,
+} from './args';
 import { runAuditCommand } from './commands/audit';
 import { runDlqList, runDlqRedrive } from './commands/dlq';
+import { runModelUpload } from './commands/model';
+import { runPredict } from './commands/predict';
 import { runReplay } from './commands/replay';
 import { runResize } from './commands/resize';
 import { runStart } from './commands/start';
@@ -31,6 +44,14 @@ export async function main(argv: readonly string[], output: Output = processOutp
       case 'resize': {
         const parsed = parseResizeArgs(args);
         return parsed.help ? help(output, command) : await runResize(parsed, output);
+      }
+      case 'predict': {
+        const parsed = parsePredictArgs(args);
+        return parsed.help ? help(output, command) : await runPredict(parsed, output);
+      }
+      case 'model': {
+        const parsed = parseModelArgs(args);
+        return parsed.help ? help(output, command) : await runModelUpload(parsed, output);
       }
       case 'dlq': {
         const parsed = parseDlqArgs(args);

@@ -3,14 +3,8 @@ import { declaredConfig } from '../../shared/config';
 import { parseManifest } from '../../shared/predict/manifest';
 import { readModelDirectory, uploadModelFiles } from '../../shared/predict/modelStore';
 import { s3CommandEnv } from '../../local/endpoints';
+import type { ModelUploadArgs } from '../args';
 import type { Output } from '../output';
-
-export interface ModelUploadArgs {
-  dir: string;
-  name?: string;
-  version?: string;
-  bucket?: string;
-}
 
 /**
  * `pipeline model upload`: validates a model folder's manifest and puts it at

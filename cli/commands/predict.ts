@@ -8,14 +8,9 @@ import { parseManifest } from '../../shared/predict/manifest';
 import { fetchModelFiles, parseS3Uri, readModelDirectory, type ModelFiles } from '../../shared/predict/modelStore';
 import { classifyImage } from '../../shared/predict/predictObject';
 import { s3CommandEnv } from '../../local/endpoints';
+import type { PredictArgs } from '../args';
 import { rejectionResult, type Output } from '../output';
 import { EXIT_REJECTED } from './resize';
-
-export interface PredictArgs {
-  file: string;
-  /** A model folder (model.onnx + manifest.json) or an s3:// URI; default: the committed demo model. */
-  model?: string;
-}
 
 export const DEMO_MODEL_DIR = path.resolve(__dirname, '../../models/shapes/1');
 

@@ -6,6 +6,8 @@ import {
   parseAuditArgs,
   parseCommand,
   parseDlqArgs,
+  parseModelArgs,
+  parsePredictArgs,
   parseReplayArgs,
   parseResizeArgs,
   parseStartArgs,
@@ -268,5 +270,33 @@ describe('where the operations commands look', () => {
     expect(resourcesFromOutputs([{ OutputKey: 'ResizeDlqUrl', OutputValue: 'https://sqs/1/x' }, { OutputKey: 'Other', OutputValue: 'y' }, { OutputKey: 'UploadsBucketName' }])).toEqual({
       resizeDlqUrl: 'https://sqs/1/x',
     });
+  });
+});
+
+describe('parsePredictArgs', () => {
+  test('a file, and an optional model', () => {
+    expect(parsePredictArgs(['photo.jpg'])).toEqual({ file: 'photo.jpg' });
+    expect(parsePredictArgs(['photo.jpg', '--model', 's3://models/shapes/1/'])).toEqual({ file: 'photo.jpg', model: 's3://models/shapes/1/' });
+  });
+  test('exactly one file', () => {
+    expect(() => parsePredictArgs([])).toThrow(UsageError);
+    expect(() => parsePredictArgs(['a.jpg', 'b.jpg'])).toThrow('predict needs exactly one image file');
+  });
+});
+
+describe('parseModelArgs', () => {
+  test('upload <dir> with optional name, version and bucket', () => {
+    expect(parseModelArgs(['upload', 'models/shapes/1'])).toEqual({ dir: 'models/shapes/1' });
+    expect(parseModelArgs(['upload', 'm', '--name', 'mobilenetv2', '--version', '12', '--bucket', 'b'])).toEqual({
+      dir: 'm',
+      name: 'mobilenetv2',
+      version: '12',
+      bucket: 'b',
+    });
+  });
+  test('refuses a missing or unknown action, and a missing folder', () => {
+    expect(() => parseModelArgs([])).toThrow(/model needs an action: upload/);
+    expect(() => parseModelArgs(['download', 'x'])).toThrow(/model needs an action: upload/);
+    expect(() => parseModelArgs(['upload'])).toThrow('model upload needs exactly one model folder');
   });
 });
