@@ -3,6 +3,7 @@ import type { LimitsConfig } from '../config';
 import { PermanentError } from '../errors';
 import { requireAllowedFormat, type InputFormat } from './sniff';
 import { classifySharpError } from './sharpErrors';
+import { countTiffDirectories } from './tiffDirectories';
 
 /**
  * The longest edge accepted, whatever the pixel count. Shrinking a very long edge to a thumbnail
@@ -48,6 +49,9 @@ export async function probeImage(input: Buffer, limits: LimitsConfig): Promise<P
     throw new PermanentError('too-large', `${input.length} bytes exceeds the limit of ${limits.maxInputBytes} bytes`);
   }
   const format = requireAllowedFormat(input);
+  if (format === 'tiff' && countTiffDirectories(input, limits.maxFrames) > limits.maxFrames) {
+    throw new PermanentError('too-many-frames', `more than ${limits.maxFrames} TIFF directories (pages)`);
+  }
   let metadata: sharp.Metadata;
   try {
     metadata = await sharp(input, { limitInputPixels: false }).metadata();
