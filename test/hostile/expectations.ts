@@ -98,6 +98,7 @@ export const EXPECTED: Record<string, Expected> = {
   'jpeg/header-bomb-65500.jpg': fail('too-many-pixels', '4.3 gigapixels declared: refused from the header'),
   'jpeg/scrambled-scan.jpg': fail('corrupt', 'entropy-coded data damaged'),
   'jpeg/trailing-bytes.jpg': thumbs([1200, 900], 'bytes after EOI are ignored', quadrants()),
+  'jpeg/junk-before-eoi.jpg': thumbs([1200, 900], 'stray bytes after the last scan do not fail the decode', quadrants()),
   'jpeg/huge-exif-orientation-6.jpg': thumbs([1200, 900], 'stored on its side: thumbnails come out upright, EXIF dropped', quadrants()),
   'jpeg/exif-orientation-99.jpg': thumbs([1200, 900], 'an out-of-range orientation is treated as upright', quadrants()),
   'jpeg/huge-icc-4mb.jpg': thumbs([1200, 900], 'a large but valid profile is used, then dropped', quadrants()),

@@ -211,6 +211,7 @@ async function jpegFiles(): Promise<HostileFile[]> {
   const p3 = withJpegIcc(await fromRaw(p3Stored, 800, 600).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer(), p3Profile);
 
   const trailing = Buffer.concat([baseline, text('SEFT'), noise(4096, 13)]); // phones append vendor trailers after EOI
+  const junkBeforeEoi = Buffer.concat([baseline.subarray(0, -2), Buffer.from([0x00, 0x00, 0x00]), baseline.subarray(-2)]);
   // 48 MP: a real phone photo's size; decoded with JPEG shrink-on-load.
   const largeWidth = 8000;
   const largeHeight = 6000;
@@ -238,6 +239,7 @@ async function jpegFiles(): Promise<HostileFile[]> {
     { name: 'jpeg/header-bomb-65500.jpg', data: headerBomb, about: 'SOF0 claims 65500x65500 (4.3 gigapixels) over a 1200x900 scan' },
     { name: 'jpeg/scrambled-scan.jpg', data: scrambled, about: '512 bytes of noise written into the middle of the entropy-coded scan' },
     { name: 'jpeg/trailing-bytes.jpg', data: trailing, about: 'valid JPEG followed by 4 KB after EOI, as some phones write' },
+    { name: 'jpeg/junk-before-eoi.jpg', data: junkBeforeEoi, about: '3 stray bytes between the scan and EOI (libjpeg: "extraneous bytes before marker")' },
     { name: 'jpeg/huge-exif-orientation-6.jpg', data: hugeExif, about: '60 KB EXIF ImageDescription, orientation 6 (stored 900x1200, upright 1200x900)' },
     { name: 'jpeg/exif-orientation-99.jpg', data: bogusOrientation, about: 'EXIF orientation 99 (only 1-8 exist)' },
     { name: 'jpeg/huge-icc-4mb.jpg', data: hugeIcc, about: 'valid sRGB profile padded to 4 MB, in 65 APP2 segments' },
