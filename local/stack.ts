@@ -149,9 +149,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Loaded now, not at the first upload: a configuration error stops the start with its message.
     const loadHandler = options.loadHandler ?? defaultLoadHandler;
     const handlers = { resize: await loadHandler('resize'), predict: await loadHandler('predict') };
-    // Before the fan-out is attached, so seeding does not run the pipeline by itself.
-    const seeded = options.seed === false ? [] : await seedSamples(s3, local.buckets.uploads);
-    if (seeded.length > 0) log(`Seeded ${seeded.length} sample image(s) into s3://${local.buckets.uploads}/samples/`);
+    // The model first, so the predictions of the seeded samples find it.
     const models = options.seed === false ? [] : await seedDirectory(s3, local.buckets.models, MODELS_DIR);
     if (models.length > 0) log(`Seeded the model files ${models.map((key) => `s3://${local.buckets.models}/${key}`).join(', ')}`);
 
@@ -190,6 +188,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
       cleanup.push(() => pollers[name].stop());
     }
+
+    // After the fan-out and the pollers, so the samples go through the pipeline like any upload: a new
+    // user sees thumbnails, predictions and one DLQ entry (the corrupt sample) at once, and
+    // `pipeline audit` finds every upload accounted for.
+    const seeded = options.seed === false ? [] : await seedSamples(s3, local.buckets.uploads);
+    if (seeded.length > 0) log(`Seeded ${seeded.length} sample image(s) into s3://${local.buckets.uploads}/samples/`);
 
     for (const line of banner({ servers, stateDir })) log(line);
     let stopping: Promise<void> | undefined;
