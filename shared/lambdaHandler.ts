@@ -1,6 +1,14 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { TransientError } from './errors';
 import { traced, type Observability } from './observability';
+
+/**
+ * A record is not started with less time than this left: a batch of large images on a slow
+ * Lambda could otherwise outlast the timeout, and a timed-out invocation fails the whole batch
+ * with no reason recorded. Unstarted records fail alone and the queue redelivers them.
+ */
+export const MIN_REMAINING_MS_TO_START = 5000;
 
 /**
  * Wraps a per-record function into an SQS-triggered Lambda handler with a partial batch response:
@@ -16,8 +24,15 @@ export function createSqsBatchHandler(observability: Observability, handleRecord
     tracer.addServiceNameAnnotation();
     metrics.captureColdStartMetric();
     try {
+      const handleInTime = async (record: SQSRecord) => {
+        const remainingMs = context.getRemainingTimeInMillis();
+        if (remainingMs < MIN_REMAINING_MS_TO_START) {
+          throw new TransientError('timeout', `not started with ${remainingMs} ms left; the queue will redeliver it`);
+        }
+        return handleRecord(record);
+      };
       return await traced(tracer, `## ${context.functionName}`, () =>
-        processPartialResponse(event, handleRecord, processor, { context, processInParallel: false, throwOnFullBatchFailure: false }),
+        processPartialResponse(event, handleInTime, processor, { context, processInParallel: false, throwOnFullBatchFailure: false }),
       );
     } finally {
       metrics.publishStoredMetrics();

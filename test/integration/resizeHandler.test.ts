@@ -139,6 +139,18 @@ describe('resize handler against the embedded S3 and SQS', () => {
     expect(attribute(dead, 'attempts')).toBe('5');
   });
 
+  test('records are not started when the invocation is about to time out: they fail alone and are redelivered', async () => {
+    const body = await uploadAndEvent('late/photo.jpg', photo);
+    const event = sqsEvent(body, body);
+    let remaining = 20_000;
+    const context = { ...lambdaContext(), getRemainingTimeInMillis: () => (remaining -= 8_000) };
+    const response = await handler(event, context);
+    // 12 s left for the first record (processed), 4 s for the second (not started).
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1].messageId }]);
+    expect(await harness.exists('thumbnails', '256/late/photo.jpg.webp')).toBe(true);
+    expect(await dlqMessages()).toEqual([]);
+  });
+
   test('every log line of a record carries the S3 key, the message id and the request id', async () => {
     const verbose = harness.loadHandler(HANDLER, { POWERTOOLS_LOG_LEVEL: 'INFO' });
     const body = await uploadAndEvent('logged/photo.jpg', photo);
