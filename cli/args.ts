@@ -301,16 +301,19 @@ export interface ModelUploadArgs {
   name?: string;
   version?: string;
   bucket?: string;
+  /** Real AWS (default credentials and region) instead of the local stack. */
+  aws?: boolean;
 }
 
 export function parseModelArgs(argv: readonly string[]): ModelUploadArgs & { help?: boolean } {
-  const { positionals, options } = parseArgv(argv, { name: 'string', version: 'string', bucket: 'string' }, 'model');
+  const { positionals, options } = parseArgv(argv, { name: 'string', version: 'string', bucket: 'string', aws: 'boolean' }, 'model');
   if (options.help) return { dir: '', help: true };
   const [action, ...rest] = positionals;
   if (action !== 'upload') throw new UsageError(`model needs an action: upload (got ${JSON.stringify(action ?? '')})`, 'model');
   if (rest.length !== 1) throw new UsageError('model upload needs exactly one model folder', 'model');
   const text = (name: string) => (typeof options[name] === 'string' ? { [name]: options[name] as string } : {});
-  return { dir: rest[0], ...text('name'), ...text('version'), ...text('bucket') };
+  if (options.aws && typeof options.bucket !== 'string') throw new UsageError('model upload --aws needs --bucket (the stack output ModelsBucketName)', 'model');
+  return { dir: rest[0], ...text('name'), ...text('version'), ...text('bucket'), ...(options.aws === true && { aws: true }) };
 }
 
 export const COMMANDS = ['start', 'upload', 'replay', 'resize', 'predict', 'model', 'dlq', 'audit', 'help'] as const;

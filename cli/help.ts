@@ -39,10 +39,11 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
   --model   a folder with model.onnx and manifest.json, or an s3:// URI read from the local stack
             (or $AWS_ENDPOINT_URL_S3); default: the committed demo model models/shapes/1
   Exit code: 0 predicted, 2 image rejected, 1 any other error.`,
-  model: `pipeline model upload <dir> [--name N] [--version V] [--bucket B]
+  model: `pipeline model upload <dir> [--name N] [--version V] [--bucket B] [--aws]
   Validates the folder's manifest.json and puts model.onnx and manifest.json at
   s3://<bucket>/<name>/<version>/ (default bucket: $MODELS_BUCKET, else ${local.buckets.models}), on the
-  local stack or wherever $AWS_ENDPOINT_URL_S3 points. --name / --version override the manifest's
+  local stack or wherever $AWS_ENDPOINT_URL_S3 points (--aws: real AWS, with --bucket set to the
+  stack output ModelsBucketName). --name / --version override the manifest's
   (and are written into the uploaded manifest). Prints the model's URI; point MODEL_URI (or, on
   AWS, the /<service>/<stage>/model-uri SSM parameter) at it to make it active.`,
   dlq: `pipeline dlq list|redrive [--queue Q] [--json] [--reason CODE] [--dry-run] [--aws]

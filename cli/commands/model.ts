@@ -9,13 +9,13 @@ import type { Output } from '../output';
 /**
  * `pipeline model upload`: validates a model folder's manifest and puts it at
  * `s3://<models bucket>/<name>/<version>/`. `--name` / `--version` override (and are written into)
- * the manifest. The local stack by default, or wherever AWS_ENDPOINT_URL_S3 points.
+ * the manifest. The local stack by default, or wherever AWS_ENDPOINT_URL_S3 points; real AWS with --aws.
  */
 export async function runModelUpload(args: ModelUploadArgs, output: Output): Promise<number> {
   const files = await readModelDirectory(args.dir);
   const manifest = { ...parseManifest(files.manifestText), ...(args.name && { name: args.name }), ...(args.version && { version: args.version }) };
   const bucket = args.bucket ?? process.env.MODELS_BUCKET ?? declaredConfig.local.buckets.models;
-  const s3 = createS3Client(s3CommandEnv());
+  const s3 = createS3Client(args.aws ? process.env : s3CommandEnv());
   const location = { bucket, prefix: `${manifest.name}/${manifest.version}/` };
   try {
     await uploadModelFiles(s3, location, { model: files.model, manifestText: `${JSON.stringify(manifest, null, 2)}\n` });

@@ -298,5 +298,7 @@ describe('parseModelArgs', () => {
     expect(() => parseModelArgs([])).toThrow(/model needs an action: upload/);
     expect(() => parseModelArgs(['download', 'x'])).toThrow(/model needs an action: upload/);
     expect(() => parseModelArgs(['upload'])).toThrow('model upload needs exactly one model folder');
+    expect(() => parseModelArgs(['upload', 'm', '--aws'])).toThrow(/--aws needs --bucket/);
+    expect(parseModelArgs(['upload', 'm', '--aws', '--bucket', 'b'])).toEqual({ dir: 'm', bucket: 'b', aws: true });
   });
 });

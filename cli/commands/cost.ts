@@ -1,0 +1,172 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { declaredConfig } from '../../shared/config';
+import { computeCost, predictRequests, resizeRequests, type CostReport } from '../../shared/cost/cost';
+import { ARCHS, PRICES, type Arch } from '../../shared/cost/prices';
+import { parseArgv, UsageError } from '../args';
+import type { Output } from '../output';
+
+/** `pipeline cost`: monthly AWS cost of the resize and predict paths from a time per image and the price table. */
+
+/** Where `npm run bench` leaves its latest image result. */
+export const LAST_BENCH_FILE = path.resolve(__dirname, '..', '..', '.cache', 'bench', 'last.json');
+/** Without a benchmark result: the issue's first measurement of a decode-once sharp path (9-15 MP photo, three WebP sizes). */
+export const DEFAULT_RESIZE_MS = 150;
+/** DESIGN.md: the whole predict handler, warm, 12 MP JPEG, on one core of the team's machines (~85-95 ms). */
+export const DEFAULT_PREDICT_MS = 90;
+export const DEFAULT_IMAGES_PER_MONTH = 1_000_000;
+
+export interface CostArgs {
+  imagesPerMonth: number;
+  /** Both functions' memory; default each function's memoryMb in pipeline.config.json. */
+  memoryMb?: number;
+  arch: Arch;
+  msPerImage?: number;
+  predictMsPerImage?: number;
+  imagesPerInvocation: number;
+  freeTier: boolean;
+  json: boolean;
+}
+
+export const COST_USAGE = `pipeline cost [--images-per-month N] [--memory MB] [--arch arm64|x86_64] [--ms-per-image X] [--free-tier] [--json]
+  Monthly AWS cost (${PRICES.region} list prices as of ${PRICES.asOf}, from shared/cost/prices.ts) of the resize and
+  predict paths, and the cost per million images: Lambda requests and GB-seconds, S3 requests
+  (resize: GET + HEAD + ${declaredConfig.thumbnails.sizes.length} PUTs per image; predict: GET + HEAD + PUT), SQS requests, and
+  the SNS publish that fans each upload out. Storage, transfer, logs and traces are not counted.
+  --images-per-month N        uploads a month (default ${DEFAULT_IMAGES_PER_MONTH.toLocaleString('en-US')})
+  --memory MB                 memory of both functions (default: pipeline.config.json, resize ${declaredConfig.functions.resize.memoryMb}, predict ${declaredConfig.functions.predict.memoryMb})
+  --arch A                    arm64 (default, as serverless.yml) or x86_64
+  --ms-per-image X            resize time per image on one full core; default: the last \`npm run bench\`
+                              (.cache/bench/last.json, our mean, single-threaded), else ${DEFAULT_RESIZE_MS} ms
+  --predict-ms-per-image X    predict time per image on one full core (default ${DEFAULT_PREDICT_MS} ms, DESIGN.md's figure)
+  --images-per-invocation N   images per Lambda invocation (SQS batch; default 1, the costliest case)
+  --free-tier                 take the monthly free tier off (Lambda, SQS, SNS; S3's is not perpetual)
+  --json                      print one JSON object instead of the table
+  Below 1,769 MB a function gets that fraction of a vCPU, so the billed time is the measured time
+  x 1769 / memory. Exit code: 0 printed, 64 bad arguments.`;
+
+function positive(value: string | boolean | undefined, name: string, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value.replace(/_/g, '')) : NaN;
+  if (!Number.isFinite(number) || number <= 0 || (integer && !Number.isInteger(number))) {
+    throw new UsageError(`--${name} must be a positive ${integer ? 'whole number' : 'number'}, got ${JSON.stringify(value)}`, 'cost');
+  }
+  return number;
+}
+
+export function parseCostArgs(argv: readonly string[]): CostArgs | { help: true } {
+  const { positionals, options } = parseArgv(
+    argv,
+    {
+      'images-per-month': 'string',
+      memory: 'string',
+      arch: 'string',
+      'ms-per-image': 'string',
+      'predict-ms-per-image': 'string',
+      'images-per-invocation': 'string',
+      'free-tier': 'boolean',
+      json: 'boolean',
+    },
+    'cost',
+  );
+  if (options.help) return { help: true };
+  if (positionals.length > 0) throw new UsageError(`cost takes no arguments, got ${JSON.stringify(positionals[0])}`, 'cost');
+  const arch = options.arch ?? 'arm64';
+  if (!(ARCHS as readonly unknown[]).includes(arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}, got ${JSON.stringify(arch)}`, 'cost');
+  const memoryMb = positive(options.memory, 'memory', true);
+  if (memoryMb !== undefined && (memoryMb < 128 || memoryMb > 10240)) {
+    throw new UsageError(`--memory must be from 128 to 10240 MB (Lambda's range), got ${memoryMb}`, 'cost');
+  }
+  const invocation = positive(options['images-per-invocation'], 'images-per-invocation', true) ?? 1;
+  if (invocation > declaredConfig.functions.resize.batchSize) {
+    throw new UsageError(`--images-per-invocation cannot exceed the batch size (${declaredConfig.functions.resize.batchSize}), got ${invocation}`, 'cost');
+  }
+  return {
+    imagesPerMonth: positive(options['images-per-month'], 'images-per-month', true) ?? DEFAULT_IMAGES_PER_MONTH,
+    ...(memoryMb !== undefined && { memoryMb }),
+    arch: arch as Arch,
+    ...(options['ms-per-image'] !== undefined && { msPerImage: positive(options['ms-per-image'], 'ms-per-image', false) }),
+    ...(options['predict-ms-per-image'] !== undefined && { predictMsPerImage: positive(options['predict-ms-per-image'], 'predict-ms-per-image', false) }),
+    imagesPerInvocation: invocation,
+    freeTier: options['free-tier'] === true,
+    json: options.json === true,
+  };
+}
+
+export interface MsSource {
+  ms: number;
+  source: string;
+}
+
+/** The resize time per image: given, else the last benchmark's, else the default; and where it came from. */
+export function resizeMsPerImage(given: number | undefined, lastBenchFile = LAST_BENCH_FILE): MsSource {
+  if (given !== undefined) return { ms: given, source: 'given with --ms-per-image' };
+  try {
+    const last = JSON.parse(readFileSync(lastBenchFile, 'utf8')) as { ms_per_image_mean?: unknown; date?: unknown };
+    if (typeof last.ms_per_image_mean === 'number' && last.ms_per_image_mean > 0) {
+      return { ms: last.ms_per_image_mean, source: `measured: .cache/bench/last.json of ${String(last.date).slice(0, 10)} (our mean, single-threaded)` };
+    }
+  } catch {
+    // no benchmark run yet (or an unreadable file): fall back to the default
+  }
+  return { ms: DEFAULT_RESIZE_MS, source: `default (no .cache/bench/last.json; the issue's first measurement of a decode-once path)` };
+}
+
+const usd = (value: number) => {
+  const digits = Math.abs(value) >= 100 ? 2 : Math.abs(value) >= 1 ? 3 : 4;
+  return `$${value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+};
+const count = (value: number) => Math.round(value).toLocaleString('en-US');
+
+export function formatCostReport(report: CostReport, sources: { resize: MsSource; predict: MsSource }): string {
+  const { inputs, paths, fanout } = report;
+  const columns = [...paths.map((p) => p.name), 'fan-out', 'total'];
+  const width = 14;
+  const row = (label: string, cells: string[]) => `  ${label.padEnd(28)}${cells.map((cell) => cell.padStart(width)).join('')}`;
+  const perPath = (pick: (p: CostReport['paths'][number]) => string, fan = '', total = '') => [...paths.map(pick), fan, total];
+  const lines = [
+    `Monthly cost of ${count(inputs.imagesPerMonth)} images, ${inputs.arch}, ${inputs.imagesPerInvocation} image(s) per invocation${inputs.freeTier ? ', free tier taken off' : ''}`,
+    `Prices: ${report.prices.region}, as of ${report.prices.asOf} (${report.prices.source}; shared/cost/prices.ts)`,
+    `Time per image: resize ${sources.resize.ms.toFixed(1)} ms, ${sources.resize.source}; predict ${sources.predict.ms.toFixed(1)} ms, ${sources.predict.source}`,
+    '',
+    row('', columns),
+    row('memory MB', perPath((p) => String(p.memoryMb))),
+    row('ms per image, one core', perPath((p) => p.msPerImageMeasured.toFixed(1))),
+    row('ms per image, billed', perPath((p) => p.msPerImageBilled.toFixed(1))),
+    row('GB-seconds', perPath((p) => count(p.gbSeconds))),
+    row('Lambda requests', perPath((p) => usd(p.usd.lambdaRequests))),
+    row('Lambda duration', perPath((p) => usd(p.usd.lambdaDuration))),
+    row('S3 requests', perPath((p) => usd(p.usd.s3))),
+    row('SQS requests', perPath((p) => usd(p.usd.sqs))),
+    row('SNS publishes', perPath(() => '', usd(fanout.usd.sns))),
+    ...(inputs.freeTier ? [row('free tier', perPath((p) => usd(-p.usd.freeTier), usd(-fanout.usd.freeTier)))] : []),
+    row('monthly', perPath((p) => usd(p.usd.total), usd(fanout.usd.total), usd(report.totalUsd))),
+    row('per million images', perPath((p) => usd(p.usdPerMillionImages), usd(inputs.imagesPerMonth > 0 ? (fanout.usd.total / inputs.imagesPerMonth) * 1e6 : 0), usd(report.totalUsdPerMillionImages))),
+    '',
+    `Billed ms = measured ms x max(1, 1769 / memory MB): below 1,769 MB Lambda gives a fraction of a vCPU. The measured figures are`,
+    `from this machine's CPU (not Graviton/Lambda's) and leave out the S3 transfer time, which Lambda bills too.`,
+    `Not counted: S3 storage and transfer, CloudWatch Logs and metrics, X-Ray traces, KMS, empty SQS polls, retries, Lambda INIT time.`,
+  ];
+  return lines.join('\n');
+}
+
+export async function runCost(args: CostArgs, output: Output): Promise<number> {
+  const resize = resizeMsPerImage(args.msPerImage);
+  const predict: MsSource =
+    args.predictMsPerImage !== undefined
+      ? { ms: args.predictMsPerImage, source: 'given with --predict-ms-per-image' }
+      : { ms: DEFAULT_PREDICT_MS, source: "default (DESIGN.md: whole predict handler, warm, 12 MP JPEG)" };
+  const { functions, thumbnails } = declaredConfig;
+  const report = computeCost({
+    imagesPerMonth: args.imagesPerMonth,
+    arch: args.arch,
+    freeTier: args.freeTier,
+    imagesPerInvocation: args.imagesPerInvocation,
+    paths: [
+      { name: 'resize', msPerImage: resize.ms, memoryMb: args.memoryMb ?? functions.resize.memoryMb, s3: resizeRequests(thumbnails.sizes.length) },
+      { name: 'predict', msPerImage: predict.ms, memoryMb: args.memoryMb ?? functions.predict.memoryMb, s3: predictRequests() },
+    ],
+  });
+  output.out(args.json ? JSON.stringify({ ...report, sources: { resize, predict } }, null, 2) : formatCostReport(report, { resize, predict }));
+  return 0;
+}
