@@ -114,7 +114,8 @@ export function resizeMsPerImage(given: number | undefined, lastBenchFile = LAST
 
 const usd = (value: number) => {
   const digits = Math.abs(value) >= 100 ? 2 : Math.abs(value) >= 1 ? 3 : 4;
-  return `$${value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+  const text = `$${Math.abs(value).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+  return value < 0 ? `-${text}` : text;
 };
 const count = (value: number) => Math.round(value).toLocaleString('en-US');
 
@@ -126,7 +127,7 @@ export function formatCostReport(report: CostReport, sources: { resize: MsSource
   const perPath = (pick: (p: CostReport['paths'][number]) => string, fan = '', total = '') => [...paths.map(pick), fan, total];
   const lines = [
     `Monthly cost of ${count(inputs.imagesPerMonth)} images, ${inputs.arch}, ${inputs.imagesPerInvocation} image(s) per invocation${inputs.freeTier ? ', free tier taken off' : ''}`,
-    `Prices: ${report.prices.region}, as of ${report.prices.asOf} (${report.prices.source}; shared/cost/prices.ts)`,
+    `Prices: ${report.prices.region} list prices as of ${report.prices.asOf}, shared/cost/prices.ts (${report.prices.source})`,
     `Time per image: resize ${sources.resize.ms.toFixed(1)} ms, ${sources.resize.source}; predict ${sources.predict.ms.toFixed(1)} ms, ${sources.predict.source}`,
     '',
     row('', columns),
