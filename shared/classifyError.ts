@@ -8,12 +8,15 @@ interface AwsErrorShape {
 }
 
 const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
-const NETWORK_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'];
-// The SDK's retry layer may re-wrap a socket error as a bare Error whose message is all that is
-// left of the code (seen when the error crosses a VM context), so the message is checked as well.
-const NETWORK_IN_MESSAGE = new RegExp(`\\b(${NETWORK_CODES.join('|')})\\b`);
+/** A connection that failed or broke: the service or the network is unavailable. */
+const CONNECTION_CODES = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'];
+// The SDK's retry layer may re-wrap an error as a bare Error whose message is all that is left of
+// its code and name ("AWS SDK error wrapper for TimeoutError: socket hang up", seen when the error
+// crosses a VM context), so the message is read as well.
+const CONNECTION_IN_MESSAGE = new RegExp(`\\b(${CONNECTION_CODES.join('|')})\\b|socket hang up`);
+const WRAPPED_NAME = /^AWS SDK error wrapper for (\w+)/;
 
-const isNetworkError = (aws: AwsErrorShape) => NETWORK_CODES.includes(aws.code ?? '') || NETWORK_IN_MESSAGE.test(aws.message ?? '');
+const isConnectionError = (aws: AwsErrorShape) => CONNECTION_CODES.includes(aws.code ?? '') || CONNECTION_IN_MESSAGE.test(aws.message ?? '');
 
 /**
  * Maps any error to the failure model. Errors the pipeline raised itself keep their class. AWS and
@@ -26,14 +29,15 @@ export function classifyError(error: unknown): PipelineError {
   const aws = (typeof error === 'object' && error !== null ? error : {}) as AwsErrorShape;
   const message = aws.message ?? String(error);
   const status = aws.$metadata?.httpStatusCode;
-  const name = aws.name ?? '';
+  const name = WRAPPED_NAME.exec(message)?.[1] ?? aws.name ?? '';
   if (THROTTLING.has(name) || status === 429) return new TransientError('throttled', message, { cause: error });
   if (name === 'AccessDenied' || status === 403) return new TransientError('access-denied', message, { cause: error });
-  if (name === 'TimeoutError' || name === 'RequestTimeout' || aws.code === 'ETIMEDOUT') {
-    return new TransientError('timeout', message, { cause: error });
-  }
-  if ((status !== undefined && status >= 500) || isNetworkError(aws) || name === 'NetworkingError') {
+  // Before the timeout test: the SDK names a reset connection TimeoutError ("socket hang up").
+  if ((status !== undefined && status >= 500) || isConnectionError(aws) || name === 'NetworkingError') {
     return new TransientError('service-unavailable', message, { cause: error });
+  }
+  if (name === 'TimeoutError' || name === 'RequestTimeout' || aws.code === 'ETIMEDOUT' || /\bETIMEDOUT\b/.test(message)) {
+    return new TransientError('timeout', message, { cause: error });
   }
   return new TransientError('unexpected', message, { cause: error });
 }

@@ -41,5 +41,14 @@ export function sqsClientOptions(env: Env = process.env) {
   };
 }
 
-export const createS3Client = (env: Env = process.env) => new S3Client(s3ClientOptions(env));
-export const createSqsClient = (env: Env = process.env) => new SQSClient(sqsClientOptions(env));
+/**
+ * The SDK's default HTTP handler never gives up on a stalled connection: one hung S3 response kept
+ * its record (and every record after it) waiting until the invocation timed out, which fails the
+ * whole batch with no reason recorded. A stall now becomes a transient `timeout` for that record
+ * alone: the worst case is the SDK's 3 attempts x 5 s, well inside the 30 s function timeout. The
+ * socket timeout is an idle timeout, so a large download that keeps flowing is not cut.
+ */
+export const HTTP_TIMEOUTS = { connectionTimeout: 2000, socketTimeout: 5000 };
+
+export const createS3Client = (env: Env = process.env) => new S3Client({ ...s3ClientOptions(env), requestHandler: HTTP_TIMEOUTS });
+export const createSqsClient = (env: Env = process.env) => new SQSClient({ ...sqsClientOptions(env), requestHandler: HTTP_TIMEOUTS });

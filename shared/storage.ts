@@ -42,16 +42,19 @@ export async function downloadObject(s3: S3Client, bucket: string, key: string, 
   }
 }
 
-/** User metadata of an object, or undefined when it does not exist. */
-export async function headObjectMetadata(s3: S3Client, bucket: string, key: string): Promise<Record<string, string> | undefined> {
+/** ETag and user metadata of an object, or undefined when it does not exist. */
+export async function headObject(s3: S3Client, bucket: string, key: string): Promise<{ eTag?: string; metadata: Record<string, string> } | undefined> {
   try {
     const response = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return response.Metadata ?? {};
+    return { eTag: normalizeETag(response.ETag), metadata: response.Metadata ?? {} };
   } catch (error) {
     if (isMissingObject(error)) return undefined;
     throw classifyError(error);
   }
 }
+
+/** User metadata of an object, or undefined when it does not exist. */
+export const headObjectMetadata = async (s3: S3Client, bucket: string, key: string) => (await headObject(s3, bucket, key))?.metadata;
 
 export async function putObject(
   s3: S3Client,

@@ -8,7 +8,7 @@ import { probeImage } from '../image/probe';
 import { classifySharpError } from '../image/sharpErrors';
 import { METRICS, MetricUnit, traced } from '../observability';
 import { MAX_S3_KEY_BYTES, encodeMetadataValue } from '../resize/thumbnailKeys';
-import { assertReadableSource, downloadSource } from '../sourceObject';
+import { assertReadableSource, writeFromCurrentSource } from '../sourceObject';
 import { deleteObjects, headObjectMetadata, putObject } from '../storage';
 import type { Classifier } from './classifier';
 import type { ModelCache } from './modelCache';
@@ -48,7 +48,8 @@ export function predictionKey(sourceKey: string): string {
   return key;
 }
 
-const elapsed = (since: number) => Math.round((performance.now() - since) * 100) / 100;
+const toHundredths = (ms: number) => Math.round(ms * 100) / 100;
+const elapsed = (since: number) => toHundredths(performance.now() - since);
 
 export interface ClassifiedImage {
   image: { format: string; width: number; height: number };
@@ -98,27 +99,26 @@ export async function predictObject(event: S3ObjectEvent, deps: PredictDependenc
     }
   }
 
-  const started = performance.now();
-  const source = await downloadSource(event, deps);
-  if (!source) return { status: 'source-missing' };
-  const downloadMs = elapsed(started);
-  const classified = await classifyImage(source.data, model.classifier, config, tracer);
-
-  const prediction: Prediction = {
-    source: { bucket: event.bucket, key: event.key, eTag: source.eTag, ...classified.image },
-    model: { name: manifest.name, version: manifest.version, uri: model.uri },
-    labels: classified.labels,
-    timings: { downloadMs, ...classified.timings },
-    createdAt: new Date().toISOString(),
-  };
-  await putObject(s3, {
-    bucket: config.buckets.thumbnails,
-    key,
-    body: Buffer.from(JSON.stringify(prediction, null, 2)),
-    contentType: 'application/json',
-    metadata: { 'source-bucket': event.bucket, 'source-key': encodeMetadataValue(event.key), 'source-etag': source.eTag ?? eventETag ?? '', model: modelId },
+  const prediction = await writeFromCurrentSource(event, deps, [key], async (source, downloadMs) => {
+    const classified = await classifyImage(source.data, model.classifier, config, tracer);
+    const written: Prediction = {
+      source: { bucket: event.bucket, key: event.key, eTag: source.eTag, ...classified.image },
+      model: { name: manifest.name, version: manifest.version, uri: model.uri },
+      labels: classified.labels,
+      timings: { downloadMs: toHundredths(downloadMs), ...classified.timings },
+      createdAt: new Date().toISOString(),
+    };
+    await putObject(s3, {
+      bucket: config.buckets.thumbnails,
+      key,
+      body: Buffer.from(JSON.stringify(written, null, 2)),
+      contentType: 'application/json',
+      metadata: { 'source-bucket': event.bucket, 'source-key': encodeMetadataValue(event.key), 'source-etag': source.eTag ?? eventETag ?? '', model: modelId },
+    });
+    return written;
   });
-  metrics.addMetric(METRICS.inferenceMs, MetricUnit.Milliseconds, classified.timings.inferenceMs);
+  if (!prediction) return { status: 'source-missing' };
+  metrics.addMetric(METRICS.inferenceMs, MetricUnit.Milliseconds, prediction.timings.inferenceMs);
   metrics.addMetric(METRICS.predictionsWritten, MetricUnit.Count, 1);
   return { status: 'written', key, top: prediction.labels[0] };
 }

@@ -5,7 +5,7 @@ import type { PipelineConfig } from '../config';
 import { normalizeETag, type S3ObjectEvent } from '../events';
 import { renderThumbnails } from '../image/thumbnails';
 import { METRICS, MetricUnit, traced } from '../observability';
-import { assertReadableSource, downloadSource } from '../sourceObject';
+import { assertReadableSource, writeFromCurrentSource } from '../sourceObject';
 import { deleteObjects, headObjectMetadata, putObject } from '../storage';
 import { encodeMetadataValue, thumbnailKeys } from './thumbnailKeys';
 
@@ -42,38 +42,38 @@ export async function resizeObject(event: S3ObjectEvent, deps: ResizeDependencie
   }
 
   const started = performance.now();
-  const source = await downloadSource(event, deps);
-  if (!source) return { status: 'source-missing' };
-  const rendered = await traced(tracer, 'decode+resize', () => renderThumbnails(source.data, config.thumbnails, config.limits));
-
-  const put = (index: number) => {
-    const thumbnail = rendered.thumbnails[index];
-    return putObject(s3, {
-      bucket: config.buckets.thumbnails,
-      key: keys[index],
-      body: thumbnail.data,
-      contentType: thumbnail.contentType,
-      metadata: {
-        'source-bucket': event.bucket,
-        'source-key': encodeMetadataValue(event.key),
-        'source-etag': source.eTag ?? eventETag ?? '',
-        width: String(thumbnail.width),
-        height: String(thumbnail.height),
-      },
+  const written = await writeFromCurrentSource(event, deps, keys, async (source) => {
+    const rendered = await traced(tracer, 'decode+resize', () => renderThumbnails(source.data, config.thumbnails, config.limits));
+    const put = (index: number) => {
+      const thumbnail = rendered.thumbnails[index];
+      return putObject(s3, {
+        bucket: config.buckets.thumbnails,
+        key: keys[index],
+        body: thumbnail.data,
+        contentType: thumbnail.contentType,
+        metadata: {
+          'source-bucket': event.bucket,
+          'source-key': encodeMetadataValue(event.key),
+          'source-etag': source.eTag ?? eventETag ?? '',
+          width: String(thumbnail.width),
+          height: String(thumbnail.height),
+        },
+      });
+    };
+    await traced(tracer, 'upload', async () => {
+      await Promise.all(keys.slice(1).map((_, i) => put(i + 1)));
+      await put(0);
     });
-  };
-  await traced(tracer, 'upload', async () => {
-    await Promise.all(keys.slice(1).map((_, i) => put(i + 1)));
-    await put(0);
+    return { bytesIn: source.data.length, bytesOut: rendered.thumbnails.reduce((sum, thumbnail) => sum + thumbnail.data.length, 0) };
   });
+  if (!written) return { status: 'source-missing' };
 
-  const bytesOut = rendered.thumbnails.reduce((sum, thumbnail) => sum + thumbnail.data.length, 0);
   metrics.addMetric(METRICS.imagesProcessed, MetricUnit.Count, 1);
   metrics.addMetric(METRICS.thumbnailsWritten, MetricUnit.Count, keys.length);
-  metrics.addMetric(METRICS.bytesIn, MetricUnit.Bytes, source.data.length);
-  metrics.addMetric(METRICS.bytesOut, MetricUnit.Bytes, bytesOut);
+  metrics.addMetric(METRICS.bytesIn, MetricUnit.Bytes, written.bytesIn);
+  metrics.addMetric(METRICS.bytesOut, MetricUnit.Bytes, written.bytesOut);
   metrics.addMetric(METRICS.processingTime, MetricUnit.Milliseconds, performance.now() - started);
-  return { status: 'written', keys, bytesIn: source.data.length, bytesOut };
+  return { status: 'written', keys, ...written };
 }
 
 /** A deleted source takes its thumbnails with it. */

@@ -21,6 +21,10 @@ describe('classifyError', () => {
     [awsError('TimeoutError'), 'timeout'],
     [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }), 'service-unavailable'],
     [new Error('AWS SDK error wrapper for Error: connect ECONNREFUSED 127.0.0.1:9'), 'service-unavailable'],
+    [Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET' }), 'service-unavailable'],
+    [new Error('AWS SDK error wrapper for TimeoutError: socket hang up'), 'service-unavailable'],
+    [new Error('AWS SDK error wrapper for TimeoutError: Connection timed out after 5000 ms'), 'timeout'],
+    [Object.assign(new Error('read ETIMEDOUT'), { code: 'ETIMEDOUT' }), 'timeout'],
     [new TypeError('something nobody expected'), 'unexpected'],
     ['a thrown string', 'unexpected'],
   ])('%p is transient (%s): retried, then DLQ by the redrive policy', (error, reason) => {
