@@ -1,11 +1,12 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ReceiveMessageCommand, DeleteMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createS3Client, createSqsClient } from '../../shared/clients';
 import { freePort, startLocalServers, type LocalServers } from '../../local/servers';
+import { createS3Client, createSqsClient } from '../../shared/clients';
+import { storeOps, type StoreOps } from './storeOps';
 
 export const CORPUS = path.resolve(__dirname, '../../..', 'shared/corpus');
 
@@ -15,17 +16,12 @@ type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
  * The embedded S3 and SQS servers on free ports, in a fresh state folder, plus any handler
  * loaded with an environment that points at them, exactly as the local stage does.
  */
-export interface HandlerHarness {
+export interface HandlerHarness extends StoreOps {
   servers: LocalServers;
   s3: S3Client;
   sqs: SQSClient;
   /** Loads a fresh copy of a handler module with extra environment (for fault injection). */
   loadHandler(modulePath: string, env?: Record<string, string>): Handler;
-  put(key: string, body: Buffer, bucket?: string): Promise<string>;
-  get(bucket: string, key: string): Promise<{ data: Buffer; contentType?: string; metadata: Record<string, string> }>;
-  exists(bucket: string, key: string): Promise<boolean>;
-  list(bucket: string, prefix?: string): Promise<string[]>;
-  drainQueue(queueUrl: string): Promise<Message[]>;
   close(): Promise<void>;
 }
 
@@ -56,39 +52,7 @@ export async function startHandlerHarness(): Promise<HandlerHarness> {
     s3,
     sqs,
     loadHandler,
-    async put(key, body, bucket = 'uploads') {
-      const response = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-      return response.ETag!.replace(/"/g, '');
-    },
-    async get(bucket, key) {
-      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return { data: Buffer.from(await response.Body!.transformToByteArray()), contentType: response.ContentType, metadata: response.Metadata ?? {} };
-    },
-    async exists(bucket, key) {
-      try {
-        await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    async list(bucket, prefix) {
-      const response = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-      return (response.Contents ?? []).map((object) => object.Key!).sort();
-    },
-    async drainQueue(queueUrl) {
-      const messages: Message[] = [];
-      for (;;) {
-        const response = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, AttributeNames: ['All'], MessageAttributeNames: ['All'] }),
-        );
-        if (!response.Messages?.length) return messages;
-        for (const message of response.Messages) {
-          messages.push(message);
-          await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! }));
-        }
-      }
-    },
+    ...storeOps(s3, sqs),
     async close() {
       s3.destroy();
       sqs.destroy();

@@ -1,10 +1,11 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DeleteMessageCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BatchReport, SqsHandler } from '../../local/poller';
 import { freePort } from '../../local/servers';
+import { storeOps, type StoreOps } from './storeOps';
 import { startLocalStack, type FunctionName, type LocalStack, type LocalStackOptions } from '../../local/stack';
 
 /**
@@ -12,7 +13,7 @@ import { startLocalStack, type FunctionName, type LocalStack, type LocalStackOpt
  * so a running `npm start` is left alone), a fresh state folder, quiet, with the real handlers
  * loaded in an isolated module registry. Every batch the pollers invoke is recorded.
  */
-export interface TestStack {
+export interface TestStack extends StoreOps {
   stack: LocalStack;
   s3: S3Client;
   sqs: SQSClient;
@@ -23,12 +24,6 @@ export interface TestStack {
   batches: BatchReport[];
   /** Polls `predicate` until it returns a truthy value (returned) or `timeoutMs` passes (throws, naming `what`). */
   waitFor<T>(predicate: () => Promise<T> | T, timeoutMs?: number, what?: string): Promise<NonNullable<T>>;
-  put(key: string, body: Buffer, bucket?: string): Promise<string>;
-  get(bucket: string, key: string): Promise<{ data: Buffer; contentType?: string; metadata: Record<string, string> }>;
-  exists(bucket: string, key: string): Promise<boolean>;
-  list(bucket: string, prefix?: string): Promise<string[]>;
-  /** Receives (and deletes) everything visible on a queue now. */
-  drain(queueUrl: string): Promise<Message[]>;
   stop(): Promise<void>;
 }
 
@@ -91,39 +86,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     queueUrls: stack.servers.queueUrls,
     batches,
     waitFor,
-    async put(key, body, bucket = 'uploads') {
-      const response = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-      return (response.ETag ?? '').replace(/"/g, '');
-    },
-    async get(bucket, key) {
-      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return { data: Buffer.from(await response.Body!.transformToByteArray()), contentType: response.ContentType, metadata: response.Metadata ?? {} };
-    },
-    async exists(bucket, key) {
-      try {
-        await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    async list(bucket, prefix) {
-      const response = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-      return (response.Contents ?? []).map((object) => object.Key!).sort();
-    },
-    async drain(queueUrl) {
-      const messages: Message[] = [];
-      for (;;) {
-        const response = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, AttributeNames: ['All'], MessageAttributeNames: ['All'] }),
-        );
-        if (!response.Messages?.length) return messages;
-        for (const message of response.Messages) {
-          messages.push(message);
-          await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! }));
-        }
-      }
-    },
+    ...storeOps(s3, sqs),
     async stop() {
       await stack.stop();
       if (ownsStateDir) rmSync(stateDir, { recursive: true, force: true });

@@ -118,7 +118,7 @@ describe('pipeline dlq against the embedded SQS server', () => {
     const rows = await listRows('--queue', 'predict');
     expect(new Set(rows.map((row) => row.sourceKey)).size).toBe(23);
     expect(await depth(urls.predictDlq)).toEqual({ visible: 23, hidden: 0 });
-    await harness.drainQueue(urls.predictDlq);
+    await harness.drain(urls.predictDlq);
   });
 
   test('redrive --dry-run moves nothing', async () => {
@@ -139,7 +139,7 @@ describe('pipeline dlq against the embedded SQS server', () => {
     expect(run.stdout).toMatch(/moved 1 message\(s\) from resize-dlq DLQ to resize \(receive\/send\/delete\)/);
     expect(await depth(urls.resizeDlq)).toEqual({ visible: 2, hidden: 0 });
 
-    const [moved, ...rest] = await harness.drainQueue(urls.resize);
+    const [moved, ...rest] = await harness.drain(urls.resize);
     expect(rest).toEqual([]);
     expect(moved.Body).toBe(before.body);
     expect(moved.MessageAttributes).toBeUndefined();
@@ -156,7 +156,7 @@ describe('pipeline dlq against the embedded SQS server', () => {
     expect(run.stdout).toMatch(/moved 3 message\(s\) from resize DLQ to resize \(StartMessageMoveTask\)/);
     expect(run.stdout).toMatch(/moved 3 message\(s\) in all/);
     expect(await depth(urls.resizeDlq)).toEqual({ visible: 0, hidden: 0 });
-    const moved = await harness.drainQueue(urls.resize);
+    const moved = await harness.drain(urls.resize);
     expect(moved.map((message) => JSON.parse(message.Body!).Records[0].s3.object.key).sort()).toEqual(['poison/notes.jpg', 'poison/truncated.jpg', 'stuck/crash.jpg']);
   });
 

@@ -60,7 +60,7 @@ const uploadAndEvent = async (key: string, body: Buffer) => {
 };
 const eventAt = (receiveCount: number, ...bodies: string[]): SQSEvent => ({ Records: bodies.map((body) => sqsRecord(body, receiveCount)) });
 const allFailed = (event: SQSEvent) => event.Records.map((record) => ({ itemIdentifier: record.messageId }));
-const dlqMessages = () => harness.drainQueue(harness.servers.queueUrls.resizeDlq);
+const dlqMessages = () => harness.drain(harness.servers.queueUrls.resizeDlq);
 const attributesOf = (message: { MessageAttributes?: Record<string, { StringValue?: string }> }) =>
   Object.fromEntries(Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue]));
 

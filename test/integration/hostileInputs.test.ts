@@ -73,7 +73,7 @@ beforeAll(async () => {
   report.push(`peak RSS of this process (process.resourceUsage().maxRSS): ${rssBefore} MB before the suite, ${rssUploaded} MB after generating and uploading, ${peakRssMb()} MB after the handler run`);
 
   deadLetters = new Map(
-    (await harness.drainQueue(harness.servers.queueUrls.resizeDlq)).map((message) => {
+    (await harness.drain(harness.servers.queueUrls.resizeDlq)).map((message) => {
       const attributes = message.MessageAttributes!;
       return [
         attributes.sourceKey.StringValue!,

@@ -29,7 +29,7 @@ beforeAll(async () => {
     failures.push(...response.batchItemFailures.map((failure) => failure.itemIdentifier));
   }
   deadLetters = new Map(
-    (await harness.drainQueue(harness.servers.queueUrls.resizeDlq)).map((message) => [
+    (await harness.drain(harness.servers.queueUrls.resizeDlq)).map((message) => [
       message.MessageAttributes!.sourceKey.StringValue!,
       message.MessageAttributes!.reason.StringValue!,
     ]),

@@ -20,7 +20,7 @@ const uploadAndEvent = async (key: string, body: Buffer) => {
   const eTag = await harness.put(key, body);
   return s3NotificationBody({ bucket: 'uploads', key, eTag, size: body.length });
 };
-const dlqMessages = () => harness.drainQueue(harness.servers.queueUrls.resizeDlq);
+const dlqMessages = () => harness.drain(harness.servers.queueUrls.resizeDlq);
 const attribute = (message: { MessageAttributes?: Record<string, { StringValue?: string }> }, name: string) =>
   message.MessageAttributes?.[name]?.StringValue;
 
