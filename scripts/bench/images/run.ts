@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -8,13 +8,14 @@ import { ensureCorpus, type BenchImage } from './corpus';
 import { PATH_DESCRIPTIONS, PATH_NAMES, type PathName } from './paths';
 import { mean, median, percentile, round, sum } from './stats';
 import { requireTools, TOOLS, vipsVersion } from './tools';
-import type { Threading, WorkerResult, WorkerSpec } from './worker';
+import type { FileTiming, Threading, WorkerReply, WorkerSummary } from './worker';
 
 /**
  * The image benchmark: the three paths on the same files, each path in its own child process per
- * round (so each peak RSS is its own), single-threaded and with default threading, rounds
- * interleaved and the path order rotated so that a noisy neighbour hits every path alike. Ratios
- * are taken within a round (same files, same minute) and the median over rounds is reported.
+ * round (so each peak RSS is its own), single-threaded and with default threading. Within a round
+ * the three processes take turns file by file (the order rotating), never at the same time, so a
+ * noisy neighbour hits every path alike. Ratios are taken within a round (same files, same
+ * minute) and the median over rounds is reported.
  */
 
 export const THREADINGS: readonly Threading[] = ['single', 'default'];
@@ -37,6 +38,8 @@ export interface PathFigures {
   ms_p50: number;
   ms_p95: number;
   ms_mean: number;
+  /** CPU time of the path's process per image (all threads), mean; null for vipsthumbnail (its work is in child processes). */
+  cpu_ms_mean: number | null;
   peak_rss_mb: number;
   /** Node + sharp after a warm-up image, before the first file; null for vipsthumbnail (a C program). */
   baseline_rss_mb: number | null;
@@ -50,6 +53,8 @@ export interface ThreadingFigures {
   ratio_vs_naive: number;
   ratio_vs_vipsthumbnail_per_round: number[];
   ratio_vs_naive_per_round: number[];
+  /** The same ratio in CPU time instead of wall time: what a busy machine disturbs least. */
+  ratio_vs_naive_cpu: number;
   /** vipsthumbnail's time minus 3 process start-ups per image: what libvips' work alone costs. */
   ratio_vs_vipsthumbnail_without_startup: number;
   vipsthumbnail_startup_ms: number;
@@ -93,29 +98,72 @@ export function workerEnv(threading: Threading, base: NodeJS.ProcessEnv = proces
   return env;
 }
 
-export function spawnWorker(spec: WorkerSpec): Promise<WorkerResult> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-spec-'));
-  const specFile = path.join(dir, 'spec.json');
-  writeFileSync(specFile, JSON.stringify(spec));
-  return new Promise<WorkerResult>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), WORKER, specFile], {
-      env: workerEnv(spec.threading),
-      stdio: ['ignore', 'pipe', 'pipe'],
+/** What one path's process did over a round. */
+export interface WorkerResult extends WorkerSummary {
+  path: PathName;
+  threading: Threading;
+  files: FileTiming[];
+}
+
+export interface WorkerHandle {
+  run(file: string): Promise<FileTiming>;
+  finish(): Promise<WorkerSummary>;
+}
+
+/** Starts one path's process and resolves once it has warmed up. */
+export function startWorker(name: PathName, threading: Threading, sizes: readonly number[], quality: number): Promise<WorkerHandle> {
+  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), WORKER, name, threading, sizes.join(','), String(quality)], {
+    env: workerEnv(threading),
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const waiting: { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }[] = [];
+  const failed = (why: string) => new Error(`the ${name} worker (${threading}) ${why}${stderr.trim() ? `:\n${stderr.trim()}` : ''}`);
+  child.on('message', (reply: WorkerReply) => {
+    const next = waiting.shift();
+    if (!next) return;
+    if ('error' in reply) next.reject(failed(`failed: ${reply.error}`));
+    else next.resolve(reply);
+  });
+  child.on('exit', (code, signal) => {
+    for (const next of waiting.splice(0)) next.reject(failed(`exited (${signal ?? `exit ${code}`})`));
+  });
+  const reply = (message?: object) =>
+    new Promise<WorkerReply>((resolve, reject) => {
+      waiting.push({ resolve, reject });
+      if (message) child.send(message);
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      try {
-        if (code !== 0) throw new Error(`the ${spec.path} worker failed (${signal ?? `exit ${code}`}):\n${stderr.trim()}`);
-        resolve(JSON.parse(stdout) as WorkerResult);
-      } catch (error) {
-        reject(error);
-      }
-    });
-  }).finally(() => rmSync(dir, { recursive: true, force: true }));
+  const handle: WorkerHandle = {
+    run: async (file) => {
+      const answer = await reply({ file });
+      if (!('timing' in answer)) throw failed('answered out of turn');
+      return answer.timing;
+    },
+    finish: async () => {
+      const answer = await reply({ finish: true });
+      if (!('summary' in answer)) throw failed('answered out of turn');
+      return answer.summary;
+    },
+  };
+  return reply().then((answer) => {
+    if (!('ready' in answer)) throw failed('did not start');
+    return handle;
+  });
+}
+
+/** One round: the three paths' processes take turns on each file, the order rotating with the file and the round. */
+async function runRound(threading: Threading, files: readonly string[], round: number, sizes: readonly number[], quality: number): Promise<Record<PathName, WorkerResult>> {
+  const workers = await Promise.all(PATH_NAMES.map((name) => startWorker(name, threading, sizes, quality)));
+  const timings = PATH_NAMES.map(() => [] as FileTiming[]);
+  for (const [i, file] of files.entries()) {
+    for (let k = 0; k < PATH_NAMES.length; k++) {
+      const index = (i + round + k) % PATH_NAMES.length;
+      timings[index].push(await workers[index].run(file));
+    }
+  }
+  const summaries = await Promise.all(workers.map((worker) => worker.finish()));
+  return Object.fromEntries(PATH_NAMES.map((name, i) => [name, { path: name, threading, files: timings[i], ...summaries[i] }])) as Record<PathName, WorkerResult>;
 }
 
 const groupOf = (image: BenchImage): Group => (image.group === 'exif-orientation' ? 'exif-orientation' : image.format);
@@ -140,12 +188,15 @@ function summarise(runs: Record<PathName, WorkerResult[]>, images: readonly Benc
       ms_p50: round(percentile(samples, 0.5)),
       ms_p95: round(percentile(samples, 0.95)),
       ms_mean: round(mean(samples), 1),
+      cpu_ms_mean: name === 'vipsthumbnail' ? null : round(mean(runs[name].flatMap((result) => result.files.map((f) => f.cpuMs ?? 0))), 1),
       peak_rss_mb: round(Math.max(...runs[name].map((result) => result.peakRssMb))),
       baseline_rss_mb: baselines.length > 0 ? round(median(baselines)) : null,
       output_kb_per_image: round(mean(bytes) / 1024, 1),
     };
   }
 
+  const cpuTotal = (result: WorkerResult) => sum(result.files.map((f) => f.cpuMs ?? 0));
+  const cpuRatio = median(runs.ours.map((ours, i) => cpuTotal(ours) / cpuTotal(runs.naive[i])));
   const startupMs = median(runs.vipsthumbnail.map((result) => result.startupMs ?? 0));
   const sizes = declaredConfig.thumbnails.sizes.length;
   const withoutStartup = runs.ours.map((ours, i) => roundTotal(ours, all) / (roundTotal(runs.vipsthumbnail[i], all) - startupMs * sizes * all.size));
@@ -173,6 +224,7 @@ function summarise(runs: Record<PathName, WorkerResult[]>, images: readonly Benc
     ratio_vs_naive: round(median(ratioPerRound('naive', all)), 3),
     ratio_vs_vipsthumbnail_per_round: ratioPerRound('vipsthumbnail', all).map((ratio) => round(ratio, 3)),
     ratio_vs_naive_per_round: ratioPerRound('naive', all).map((ratio) => round(ratio, 3)),
+    ratio_vs_naive_cpu: round(cpuRatio, 3),
     ratio_vs_vipsthumbnail_without_startup: round(median(withoutStartup), 3),
     vipsthumbnail_startup_ms: round(startupMs, 1),
     by_group,
@@ -189,7 +241,6 @@ export async function runImageBench(options: ImageBenchOptions = {}): Promise<Im
   const files = images.map((image) => image.file);
   for (const file of files) readFileSync(file); // into the page cache, so no path pays for the first read
   const { sizes, quality } = declaredConfig.thumbnails;
-  const spec = (name: PathName, threading: Threading, list: string[]): WorkerSpec => ({ path: name, threading, files: list, sizes: [...sizes], quality });
 
   log(`${images.length} images (${corpus.wallpapers.length} wallpapers, ${corpus.exifOrientation.length} EXIF-orientation photos), sizes ${sizes.join('/')}, WebP q${quality}, ${rounds} round(s), threading: ${threadings.join(', ')}`);
   const runs = Object.fromEntries(threadings.map((t) => [t, Object.fromEntries(PATH_NAMES.map((name) => [name, [] as WorkerResult[]]))])) as Record<
@@ -198,12 +249,11 @@ export async function runImageBench(options: ImageBenchOptions = {}): Promise<Im
   >;
   for (let r = 0; r < rounds; r++) {
     for (const threading of threadings) {
-      const order = PATH_NAMES.map((_, i) => PATH_NAMES[(i + r) % PATH_NAMES.length]);
-      for (const name of order) {
-        const started = performance.now();
-        runs[threading][name].push(await spawnWorker(spec(name, threading, files)));
-        log(`  round ${r + 1}/${rounds} ${threading.padEnd(7)} ${name.padEnd(13)} ${((performance.now() - started) / 1000).toFixed(1)} s`);
-      }
+      const started = performance.now();
+      const results = await runRound(threading, files, r, sizes, quality);
+      for (const name of PATH_NAMES) runs[threading][name].push(results[name]);
+      const took = (name: PathName) => `${name} ${(sum(results[name].files.map((f) => f.ms)) / 1000).toFixed(1)} s`;
+      log(`  round ${r + 1}/${rounds} ${threading.padEnd(7)} ${((performance.now() - started) / 1000).toFixed(0)} s (${PATH_NAMES.map(took).join(', ')})`);
     }
   }
 
@@ -214,9 +264,12 @@ export async function runImageBench(options: ImageBenchOptions = {}): Promise<Im
       for (const threading of threadings) {
         figures.runs[threading] = {} as Record<PathName, { ms: number; peak_rss_mb: number }>;
         for (const name of PATH_NAMES) {
-          const result = await spawnWorker(spec(name, threading, [image.file]));
-          figures.runs[threading][name] = { ms: round(result.files[0].ms), peak_rss_mb: round(result.peakRssMb) };
-          log(`  50 MP ${image.progressive ? 'progressive' : 'baseline   '} ${threading.padEnd(7)} ${name.padEnd(13)} ${round(result.files[0].ms)} ms, peak RSS ${round(result.peakRssMb)} MB`);
+          // A fresh process for each: the peak is this file's alone.
+          const worker = await startWorker(name, threading, sizes, quality);
+          const timing = await worker.run(image.file);
+          const summary = await worker.finish();
+          figures.runs[threading][name] = { ms: round(timing.ms), peak_rss_mb: round(summary.peakRssMb) };
+          log(`  50 MP ${image.progressive ? 'progressive' : 'baseline   '} ${threading.padEnd(7)} ${name.padEnd(13)} ${round(timing.ms)} ms, peak RSS ${round(summary.peakRssMb)} MB`);
         }
       }
       fifty_mp.push(figures);
