@@ -316,7 +316,7 @@ export function parseModelArgs(argv: readonly string[]): ModelUploadArgs & { hel
   return { dir: rest[0], ...text('name'), ...text('version'), ...text('bucket'), ...(options.aws === true && { aws: true }) };
 }
 
-export const COMMANDS = ['start', 'upload', 'replay', 'resize', 'predict', 'model', 'dlq', 'audit', 'help'] as const;
+export const COMMANDS = ['start', 'upload', 'replay', 'resize', 'predict', 'model', 'dlq', 'audit', 'bench', 'cost', 'help'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Splits `pipeline <command> [args]`; no command, `help`, `--help` and `-h` all mean help. */

@@ -1,5 +1,7 @@
 import { declaredConfig, OUTPUT_FORMATS } from '../shared/config';
 import { DEFAULT_GRACE_SECONDS, type CommandName } from './args';
+import { BENCH_USAGE } from './commands/bench';
+import { COST_USAGE } from './commands/cost';
 
 const { local, thumbnails } = declaredConfig;
 
@@ -78,6 +80,8 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
   --uploads-bucket B, --thumbnails-bucket B   other bucket names
   --aws, --stage S     as for pipeline dlq (buckets and queues from the stack's outputs)
   Exit code: 0 nothing missing, 1 something missing, 2 the audit could not run.`,
+  bench: BENCH_USAGE,
+  cost: COST_USAGE,
 };
 
 export function helpText(topic?: string): string {

@@ -11,6 +11,8 @@ import {
   UsageError,
 } from './args';
 import { runAuditCommand } from './commands/audit';
+import { parseBenchArgs, runBench } from './commands/bench';
+import { parseCostArgs, runCost } from './commands/cost';
 import { runDlqList, runDlqRedrive } from './commands/dlq';
 import { runModelUpload } from './commands/model';
 import { runPredict } from './commands/predict';
@@ -61,6 +63,14 @@ export async function main(argv: readonly string[], output: Output = processOutp
       case 'audit': {
         const parsed = parseAuditArgs(args);
         return 'help' in parsed ? help(output, command) : await runAuditCommand(parsed, output);
+      }
+      case 'bench': {
+        const parsed = parseBenchArgs(args);
+        return 'help' in parsed ? help(output, command) : await runBench(parsed, output);
+      }
+      case 'cost': {
+        const parsed = parseCostArgs(args);
+        return 'help' in parsed ? help(output, command) : await runCost(parsed, output);
       }
     }
   } catch (error) {
