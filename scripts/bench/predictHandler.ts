@@ -28,7 +28,7 @@ async function main() {
   await put('models', 'bench/1/model.onnx', readFileSync(path.join(modelDir, 'model.onnx')));
   await put('models', 'bench/1/manifest.json', readFileSync(path.join(modelDir, 'manifest.json')));
   // A 12 MP JPEG, as a phone would upload.
-  const photo = await sharp(path.resolve(root, '../shared/corpus/exif-orientation/Landscape_0.jpg')).resize(4240, 2832).jpeg({ quality: 90 }).toBuffer();
+  const photo = await sharp(path.resolve(root, 'test/fixtures/corpus/exif-orientation/Landscape_0.jpg')).resize(4240, 2832).jpeg({ quality: 90 }).toBuffer();
   const keys = Array.from({ length: runs + 1 }, (_, i) => `bench/photo-${i}.jpg`);
   const eTags: string[] = [];
   for (const key of keys) eTags.push((await put(declaredConfig.local.buckets.uploads, key, photo)).ETag!.replace(/"/g, ''));

@@ -8,7 +8,8 @@ import { freePort, startLocalServers, type LocalServers } from '../../local/serv
 import { createS3Client, createSqsClient } from '../../shared/clients';
 import { storeOps, type StoreOps } from './storeOps';
 
-export const CORPUS = path.resolve(__dirname, '../../..', 'shared/corpus');
+/** The test corpora (PngSuite, EXIF orientations), copied into the repo with their licences: see its README. */
+export const CORPUS = path.resolve(__dirname, '../fixtures/corpus');
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 

@@ -106,7 +106,7 @@ async function main(argv: string[]): Promise<void> {
           .map((name) => ({ name, path: path.join(from, name), bytes: statSync(path.join(from, name)).size }))
       : (await writeHostileFiles(dir, { heavy: argv.includes('--heavy') })).map((file) => ({ name: file.name, path: file.path, bytes: file.data.length }));
     if (argv.includes('--pngsuite')) {
-      const suite = path.resolve(__dirname, '../../..', 'shared/corpus/pngsuite');
+      const suite = path.resolve(__dirname, '../fixtures/corpus/pngsuite');
       for (const name of readdirSync(suite).filter((entry) => entry.endsWith('.png')).sort()) {
         const file = path.join(suite, name);
         files.push({ name: `pngsuite/${name}`, path: file, bytes: readFileSync(file).length });

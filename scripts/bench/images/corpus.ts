@@ -15,7 +15,7 @@ export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const BENCH_CACHE = path.join(ROOT, '.cache', 'bench');
 export const WALLPAPER_PACKAGES = ['plasma-workspace-wallpapers', 'gnome-backgrounds'] as const;
 /** The team's corpus folder beside the checkout (see DESIGN.md). */
-export const EXIF_ORIENTATION_DIR = path.resolve(ROOT, '..', 'shared', 'corpus', 'exif-orientation');
+export const EXIF_ORIENTATION_DIR = path.resolve(ROOT, 'test', 'fixtures', 'corpus', 'exif-orientation');
 
 export type BenchFormat = 'jpeg' | 'png' | 'webp';
 export type BenchGroup = 'wallpaper' | 'exif-orientation' | '50mp';
