@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { listZip, packageService, type ZipEntry } from '../../test/template/packageService';
@@ -16,7 +16,8 @@ import { median, round } from './images/stats';
  *
  * Zips: `.serverless/<function>.zip` when someone ran `npx serverless package` (its architecture is
  * read from the sharp binary inside), else .cache/bench/package-<arch>/, packaged here on first use
- * (~1-2 min per architecture, offline, serialised with the template tests' lock).
+ * (~1-2 min per architecture, offline, serialised with the template tests' lock). A zip older than
+ * any file it is built from (functions/, shared/, package*.json, serverless.yml, the config) is not used.
  */
 
 export const FUNCTIONS = ['resize', 'predict'] as const;
@@ -79,11 +80,23 @@ interface ZipSet {
   zips: Record<FunctionName, string>;
 }
 
-/** Zips found without packaging: `.serverless/` (one architecture) and the bench cache. */
+/** What a package is built from: a zip older than any of these is stale. */
+const PACKAGE_SOURCES = ['functions', 'shared', 'package.json', 'package-lock.json', 'serverless.yml', 'pipeline.config.json'];
+
+function newestMtime(entry: string): number {
+  const stat = statSync(entry, { throwIfNoEntry: false });
+  if (!stat) return 0;
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(stat.mtimeMs, ...readdirSync(entry).map((name) => newestMtime(path.join(entry, name))));
+}
+
+/** Zips found without packaging, and newer than every source: `.serverless/` (one architecture) and the bench cache. */
 function existingZips(): ZipSet[] {
+  const sourcesChanged = Math.max(...PACKAGE_SOURCES.map((entry) => newestMtime(path.join(ROOT, entry))));
+  const fresh = (zips: Record<FunctionName, string>) => FUNCTIONS.every((fn) => existsSync(zips[fn]) && statSync(zips[fn]).mtimeMs > sourcesChanged);
   const sets: ZipSet[] = [];
   const project = Object.fromEntries(FUNCTIONS.map((fn) => [fn, path.join(ROOT, '.serverless', `${fn}.zip`)])) as Record<FunctionName, string>;
-  if (FUNCTIONS.every((fn) => existsSync(project[fn]))) {
+  if (fresh(project)) {
     const arch = zipArch(listZip(project.resize));
     if (arch) sets.push({ arch, source: '.serverless/ (an existing `serverless package`)', zips: project });
   }
@@ -91,7 +104,7 @@ function existingZips(): ZipSet[] {
     if (sets.some((set) => set.arch === arch)) continue;
     const dir = path.join(BENCH_CACHE, `package-${arch}`);
     const zips = Object.fromEntries(FUNCTIONS.map((fn) => [fn, path.join(dir, `${fn}.zip`)])) as Record<FunctionName, string>;
-    if (FUNCTIONS.every((fn) => existsSync(zips[fn]))) sets.push({ arch, source: `.cache/bench/package-${arch}/ (packaged by this benchmark)`, zips });
+    if (fresh(zips)) sets.push({ arch, source: `.cache/bench/package-${arch}/ (packaged by this benchmark)`, zips });
   }
   return sets;
 }
