@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { requireTools, run, TOOLS } from './tools';
+import { requireTools, run, TOOLS, type Tool } from './tools';
 
 /**
  * The benchmark's images, all real pictures: Debian's wallpaper packages (fetched with
@@ -45,12 +45,18 @@ export const FIFTY_MP = { width: 9429, height: 5304 };
 
 type Log = (line: string) => void;
 
+const UNPACKED_MARKER = path.join(BENCH_CACHE, 'corpus', '.unpacked');
+
+/** The programs fetching the corpus still needs (none once it is unpacked), so a run can name everything missing at once. */
+export function corpusTools(): Tool[] {
+  return existsSync(UNPACKED_MARKER) ? [] : [TOOLS.aptGet, TOOLS.dpkgDeb];
+}
+
 /** Downloads and unpacks the wallpaper packages once; returns the folder they were unpacked into. */
 export async function fetchWallpapers(log: Log): Promise<string> {
   const debsDir = path.join(BENCH_CACHE, 'debs');
   const corpusDir = path.join(BENCH_CACHE, 'corpus');
-  const marker = path.join(corpusDir, '.unpacked');
-  if (existsSync(marker)) return corpusDir;
+  if (existsSync(UNPACKED_MARKER)) return corpusDir;
 
   mkdirSync(debsDir, { recursive: true });
   const debFor = (pkg: string) => readdirSync(debsDir).find((name) => name.startsWith(`${pkg}_`) && name.endsWith('.deb'));
@@ -68,7 +74,9 @@ export async function fetchWallpapers(log: Log): Promise<string> {
       );
     }
   }
+  // Unpacked beside, then moved into place: an interrupted run leaves no half corpus behind.
   const staging = `${corpusDir}.partial`;
+  rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   for (const pkg of WALLPAPER_PACKAGES) {
     const deb = path.join(debsDir, debFor(pkg)!);
@@ -76,6 +84,7 @@ export async function fetchWallpapers(log: Log): Promise<string> {
     if (result.code !== 0) throw new Error(`dpkg-deb -x ${path.basename(deb)} failed: ${result.stderr.trim()}`);
   }
   writeFileSync(path.join(staging, '.unpacked'), `${WALLPAPER_PACKAGES.map(debFor).join('\n')}\n`);
+  rmSync(corpusDir, { recursive: true, force: true });
   renameSync(staging, corpusDir);
   return corpusDir;
 }

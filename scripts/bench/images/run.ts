@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { declaredConfig } from '../../../shared/config';
-import { ensureCorpus, type BenchImage } from './corpus';
+import { corpusTools, ensureCorpus, type BenchImage } from './corpus';
 import { PATH_DESCRIPTIONS, PATH_NAMES, type PathName } from './paths';
 import { mean, median, percentile, round, sum } from './stats';
 import { requireTools, TOOLS, vipsVersion } from './tools';
@@ -235,7 +235,7 @@ export async function runImageBench(options: ImageBenchOptions = {}): Promise<Im
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const rounds = Math.max(1, options.rounds ?? 3);
   const threadings = [...(options.threadings ?? THREADINGS)];
-  requireTools([TOOLS.vipsthumbnail]);
+  requireTools([...corpusTools(), TOOLS.vipsthumbnail]);
   const corpus = await ensureCorpus(log);
   const images = [...corpus.wallpapers, ...corpus.exifOrientation];
   const files = images.map((image) => image.file);
