@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-'use strict';
+
 // The `pipeline` command: runs cli/main.ts through tsx, so there is no build step.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 require('tsx/cjs/api').register();
@@ -10,7 +10,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error) => {
-    console.error(error && error.stack ? error.stack : error);
+    console.error(error?.stack ? error.stack : error);
     process.exitCode = 1;
   },
 );

@@ -1,4 +1,4 @@
-import { parseFormat, parseSizes, type OutputFormat } from '../shared/config';
+import { type OutputFormat, parseFormat, parseSizes } from '../shared/config';
 import { ConfigError } from '../shared/errors';
 import { isKnownReason, REASON_CODES } from '../shared/operations/reasons';
 
@@ -91,7 +91,13 @@ export function parseUploadArgs(argv: readonly string[]): UploadArgs & { help?: 
   if (positionals.length === 0) throw new UsageError('upload needs at least one file', 'upload');
   const bucket = str(options.bucket);
   if (bucket !== undefined && bucket.trim() === '') throw new UsageError('--bucket must not be empty', 'upload');
-  return { files: positionals, prefix: normalizePrefix(str(options.prefix) ?? ''), bucket, aws: options.aws === true, wait: options.wait === true };
+  return {
+    files: positionals,
+    prefix: normalizePrefix(str(options.prefix) ?? ''),
+    bucket,
+    aws: options.aws === true,
+    wait: options.wait === true,
+  };
 }
 
 export interface ReplayArgs {
@@ -126,8 +132,8 @@ export function parseResizeArgs(argv: readonly string[]): ResizeArgs & { help?: 
   if (!outDir) throw new UsageError('resize needs --out <dir>', 'resize');
   const result: ResizeArgs = { file: positionals[0], outDir };
   try {
-    if (options.sizes !== undefined) result.sizes = parseSizes('--sizes', str(options.sizes)!);
-    if (options.format !== undefined) result.format = parseFormat('--format', str(options.format)!);
+    if (options.sizes !== undefined) result.sizes = parseSizes('--sizes', String(options.sizes));
+    if (options.format !== undefined) result.format = parseFormat('--format', String(options.format));
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(error.message.replace('Invalid configuration ', ''), 'resize');
     throw error;
@@ -184,7 +190,8 @@ const TARGET_SPEC: OptionSpec = { aws: 'boolean', stage: 'string' };
 function targetArgs(options: Record<string, string | boolean>, command: string): TargetArgs {
   const stage = str(options.stage);
   if (stage !== undefined && options.aws !== true) throw new UsageError('--stage needs --aws (the local stack has one stage)', command);
-  if (stage !== undefined && !/^[A-Za-z0-9-]+$/.test(stage)) throw new UsageError(`--stage must be letters, digits and dashes, got ${JSON.stringify(stage)}`, command);
+  if (stage !== undefined && !/^[A-Za-z0-9-]+$/.test(stage))
+    throw new UsageError(`--stage must be letters, digits and dashes, got ${JSON.stringify(stage)}`, command);
   return { aws: options.aws === true, ...(stage !== undefined && { stage }) };
 }
 
@@ -194,7 +201,13 @@ function nonEmptyOption(options: Record<string, string | boolean>, name: string,
   return value;
 }
 
-function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], name: string, command: string, hint = ''): T | undefined {
+function oneOf<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  name: string,
+  command: string,
+  hint = '',
+): T | undefined {
   if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) {
     throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}${hint}`, command);
@@ -219,7 +232,8 @@ export function parseDlqArgs(argv: readonly string[]): DlqArgs | { help: true } 
     const { positionals, options } = parseArgv(rest, spec, 'dlq');
     if (options.help) return { help: true };
     if (positionals.length > 0) throw new UsageError(`dlq redrive takes no arguments, got ${JSON.stringify(positionals[0])}`, 'dlq');
-    const hint = str(options.queue) === 'delivery' ? ' (delivery DLQ messages have no single source queue: upload the object again instead)' : '';
+    const hint =
+      str(options.queue) === 'delivery' ? ' (delivery DLQ messages have no single source queue: upload the object again instead)' : '';
     const queue = oneOf(str(options.queue), REDRIVE_NAMES, 'queue', 'dlq', hint);
     const queueUrl = nonEmptyOption(options, 'queue-url', 'dlq');
     const reason = nonEmptyOption(options, 'reason', 'dlq');
@@ -312,7 +326,8 @@ export function parseModelArgs(argv: readonly string[]): ModelUploadArgs & { hel
   if (action !== 'upload') throw new UsageError(`model needs an action: upload (got ${JSON.stringify(action ?? '')})`, 'model');
   if (rest.length !== 1) throw new UsageError('model upload needs exactly one model folder', 'model');
   const text = (name: string) => (typeof options[name] === 'string' ? { [name]: options[name] as string } : {});
-  if (options.aws && typeof options.bucket !== 'string') throw new UsageError('model upload --aws needs --bucket (the stack output ModelsBucketName)', 'model');
+  if (options.aws && typeof options.bucket !== 'string')
+    throw new UsageError('model upload --aws needs --bucket (the stack output ModelsBucketName)', 'model');
   return { dir: rest[0], ...text('name'), ...text('version'), ...text('bucket'), ...(options.aws === true && { aws: true }) };
 }
 

@@ -1,5 +1,5 @@
 import { declaredConfig, OUTPUT_FORMATS } from '../shared/config';
-import { DEFAULT_GRACE_SECONDS, type CommandName } from './args';
+import { type CommandName, DEFAULT_GRACE_SECONDS } from './args';
 import { BENCH_USAGE } from './commands/bench';
 import { COST_USAGE } from './commands/cost';
 
@@ -87,7 +87,7 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
 export function helpText(topic?: string): string {
   if (topic && topic in USAGE) return USAGE[topic as keyof typeof USAGE];
   return [
-    'pipeline: the image pipeline\'s local tools',
+    "pipeline: the image pipeline's local tools",
     '',
     ...Object.values(USAGE).map((usage) => usage.split('\n')[0]),
     '',

@@ -21,7 +21,7 @@ import { runResize } from './commands/resize';
 import { runStart } from './commands/start';
 import { runUpload } from './commands/upload';
 import { helpText, USAGE } from './help';
-import { processOutput, type Output } from './output';
+import { type Output, processOutput } from './output';
 
 /** `pipeline <command>`: returns the exit code. */
 export async function main(argv: readonly string[], output: Output = processOutput): Promise<number> {

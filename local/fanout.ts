@@ -1,6 +1,6 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { createHash, randomBytes } from 'node:crypto';
 import type S3rver from 's3rver';
 import type { S3rverEvent } from 's3rver';
 import { encodeS3EventKey } from './s3EventKey';

@@ -1,12 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import {
   DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
   type Message,
   type MessageAttributeValue,
+  ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { randomUUID } from 'node:crypto';
 
 /**
  * The local stand-in for Lambda's SQS event source mapping with ReportBatchItemFailures: receive
@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
  * with a malformed batch response), the whole batch stays, as on AWS.
  */
 
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 export interface PollerOptions {
   sqs: SQSClient;
@@ -99,7 +99,13 @@ export function toSqsRecord(message: Message, queueArn: string, region: string):
   } as SQSRecord;
 }
 
-export function lambdaContext(options: { functionName: string; region: string; timeoutSeconds: number; memoryMb: number; accountId?: string }): Context {
+export function lambdaContext(options: {
+  functionName: string;
+  region: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  accountId?: string;
+}): Context {
   const deadline = Date.now() + options.timeoutSeconds * 1000;
   const requestId = randomUUID();
   const now = new Date();
@@ -184,7 +190,9 @@ export function startPoller(options: PollerOptions): Poller {
       }
       sleepers.add(done);
     });
-  const wakeAll = () => [...sleepers].forEach((done) => done());
+  const wakeAll = () => {
+    for (const done of [...sleepers]) done();
+  };
 
   const receive = async (max: number): Promise<Message[]> => {
     const response = await sqs.send(
@@ -271,7 +279,9 @@ export function startPoller(options: PollerOptions): Poller {
       log?.(`${functionName}: invocation failed (${invocationError}); the ${messages.length} record(s) stay on the queue`);
     }
     const durationMs = Date.now() - started;
-    log?.(`${functionName}: batch of ${messages.length}: ${messages.length - failed.length} done, ${failed.length} left for retry (${durationMs} ms)`);
+    log?.(
+      `${functionName}: batch of ${messages.length}: ${messages.length - failed.length} done, ${failed.length} left for retry (${durationMs} ms)`,
+    );
     options.onBatch?.({
       functionName,
       requestId: context.awsRequestId,
@@ -284,7 +294,7 @@ export function startPoller(options: PollerOptions): Poller {
   };
 
   const settleIdle = () => {
-    if (inFlight === 0) idleWaiters.splice(0).forEach((resolve) => resolve());
+    if (inFlight === 0) for (const resolve of idleWaiters.splice(0)) resolve();
   };
 
   const worker = async () => {

@@ -1,6 +1,7 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { headObjectMetadata } from '../shared/storage';
 
 /** Where the sample images referenced by events/*.json live (see events/samples/README.md). */
@@ -33,7 +34,7 @@ export async function seedSamples(s3: S3Client, bucket: string): Promise<string[
 export const MODELS_DIR = path.resolve(__dirname, '..', 'models');
 
 async function filesUnder(directory: string, prefix = ''): Promise<{ key: string; file: string }[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(directory, { withFileTypes: true });
   } catch (error) {

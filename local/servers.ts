@@ -3,8 +3,8 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
-import S3rver from 's3rver';
 import { createSqsServer } from 'local-aws-sqs';
+import S3rver from 's3rver';
 import { declaredConfig } from '../shared/config';
 import { LOCAL_HOST, localEndpoints, localQueueArn, localQueueUrl, localStackEnv } from './endpoints';
 
@@ -47,7 +47,10 @@ function queueDefinitions(visibilityTimeoutSeconds: number) {
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: localQueueArn(dlq), maxReceiveCount: declaredConfig.queues.maxReceiveCount }),
     },
   });
-  const dlq = (name: string) => ({ QueueName: name, Attributes: { MessageRetentionPeriod: String(declaredConfig.queues.dlqRetentionSeconds) } });
+  const dlq = (name: string) => ({
+    QueueName: name,
+    Attributes: { MessageRetentionPeriod: String(declaredConfig.queues.dlqRetentionSeconds) },
+  });
   return [
     dlq(local.queues.resizeDlq),
     dlq(local.queues.predictDlq),

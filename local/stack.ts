@@ -1,14 +1,14 @@
+import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import path from 'node:path';
 import { createS3Client, createSqsClient } from '../shared/clients';
 import { declaredConfig } from '../shared/config';
 import { decodeS3EventKey } from '../shared/s3Key';
 import { assertPortFree, localPorts, localQueueArn, PortInUseError } from './endpoints';
-import { startFanout, type Fanout } from './fanout';
-import { startPoller, type BatchReport, type Poller, type SqsHandler } from './poller';
+import { type Fanout, startFanout } from './fanout';
+import { type BatchReport, type Poller, type SqsHandler, startPoller } from './poller';
 import { MODELS_DIR, seedDirectory, seedSamples } from './samples';
-import { startLocalServers, type LocalServers } from './servers';
+import { type LocalServers, startLocalServers } from './servers';
 
 /**
  * The whole pipeline on one machine: embedded S3 and SQS, the uploads bucket's fan-out to the
@@ -111,7 +111,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   await assertPortFree(sqsPort, 'SQS_PORT');
   let servers: LocalServers;
   try {
-    servers = await startLocalServers({ s3Port, sqsPort, stateDir, visibilityTimeoutSeconds: options.visibilityTimeoutSeconds, quiet: true });
+    servers = await startLocalServers({
+      s3Port,
+      sqsPort,
+      stateDir,
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+      quiet: true,
+    });
   } catch (error) {
     // Lost a race for the port between the check and the bind.
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -163,7 +169,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log,
       onDelivered: (notification) => {
         const record = notification.Records[0];
-        log(`${record.eventName} s3://${record.s3.bucket.name}/${decodeS3EventKey(record.s3.object.key)} -> ${local.queues.resize}, ${local.queues.predict}`);
+        log(
+          `${record.eventName} s3://${record.s3.bucket.name}/${decodeS3EventKey(record.s3.object.key)} -> ${local.queues.resize}, ${local.queues.predict}`,
+        );
       },
     });
     cleanup.push(() => fanout.stop());

@@ -1,15 +1,15 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse } from 'aws-lambda';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse } from 'aws-lambda';
 import sharp from 'sharp';
 import type { BatchReport } from '../local/poller';
 import { MODELS_DIR, seedDirectory } from '../local/samples';
 import { freePort } from '../local/servers';
-import { startLocalStack, type FunctionName } from '../local/stack';
+import { type FunctionName, startLocalStack } from '../local/stack';
 import { declaredConfig } from '../shared/config';
 import type { AuditReport } from '../shared/operations/audit';
 import { listAllObjects } from '../shared/operations/auditSources';
@@ -95,7 +95,13 @@ export async function burstImages(variants = 8, width = 320, height = 240): Prom
         pixels[i + 2] = Math.max(0, ramp - seed * 4);
       }
     }
-    images.push({ data: await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer(), width, height });
+    images.push({
+      data: await sharp(pixels, { raw: { width, height, channels: 3 } })
+        .jpeg({ quality: 80 })
+        .toBuffer(),
+      width,
+      height,
+    });
   }
   return images;
 }
@@ -113,9 +119,11 @@ export async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<{ m
       AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
     }),
   );
-  const [listed, inFlight, delayed] = [Attributes.ApproximateNumberOfMessages, Attributes.ApproximateNumberOfMessagesNotVisible, Attributes.ApproximateNumberOfMessagesDelayed].map(
-    (value) => Number(value) || 0,
-  );
+  const [listed, inFlight, delayed] = [
+    Attributes.ApproximateNumberOfMessages,
+    Attributes.ApproximateNumberOfMessagesNotVisible,
+    Attributes.ApproximateNumberOfMessagesDelayed,
+  ].map((value) => Number(value) || 0);
   return { messages: listed + delayed, inFlight };
 }
 
@@ -143,7 +151,10 @@ export async function runBurst(target: BurstTarget, options: BurstOptions): Prom
   let sampling = true;
 
   const sample = async () => {
-    const [resize, predict] = await Promise.all([queueCounts(target.sqs, target.queueUrls.resize), queueCounts(target.sqs, target.queueUrls.predict)]);
+    const [resize, predict] = await Promise.all([
+      queueCounts(target.sqs, target.queueUrls.resize),
+      queueCounts(target.sqs, target.queueUrls.predict),
+    ]);
     maxDepth.resize = Math.max(maxDepth.resize, resize.messages);
     maxDepth.predict = Math.max(maxDepth.predict, predict.messages);
     maxInFlight.resize = Math.max(maxInFlight.resize, resize.inFlight);
@@ -162,7 +173,9 @@ export async function runBurst(target: BurstTarget, options: BurstOptions): Prom
   let uploadMs: number;
   try {
     await forEachLimited(keys, options.concurrency ?? 32, async (key, index) => {
-      const response = await target.s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: key, Body: images[index % images.length].data }));
+      const response = await target.s3.send(
+        new PutObjectCommand({ Bucket: 'uploads', Key: key, Body: images[index % images.length].data }),
+      );
       eTags.set(key, (response.ETag ?? '').replace(/"/g, ''));
     });
     uploadMs = performance.now() - started;
@@ -188,7 +201,11 @@ export async function runBurst(target: BurstTarget, options: BurstOptions): Prom
  * Every thumbnail of every burst upload: listed (ListObjects V1 fallback past 1,000 keys), decodes
  * as WebP, has the planned size, names the upload's ETag, and looks like its source (dHash).
  */
-export async function verifyBurst(target: BurstTarget, figures: BurstFigures, images: BurstImage[]): Promise<{ checked: number; problems: string[] }> {
+export async function verifyBurst(
+  target: BurstTarget,
+  figures: BurstFigures,
+  images: BurstImage[],
+): Promise<{ checked: number; problems: string[] }> {
   const { sizes, format } = declaredConfig.thumbnails;
   const problems: string[] = [];
   const listed = new Set<string>();
@@ -231,7 +248,10 @@ export async function verifyBurst(target: BurstTarget, figures: BurstFigures, im
 const ROOT = path.resolve(__dirname, '..');
 
 /** `pipeline audit --json` as an operator runs it, in a child process, against the stack's ports. */
-export async function auditStack(ports: { s3Port: number; sqsPort: number }, outputs: 'thumbnails' | 'all'): Promise<{ code: number | null; report?: AuditReport; stderr: string }> {
+export async function auditStack(
+  ports: { s3Port: number; sqsPort: number },
+  outputs: 'thumbnails' | 'all',
+): Promise<{ code: number | null; report?: AuditReport; stderr: string }> {
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -239,11 +259,15 @@ export async function auditStack(ports: { s3Port: number; sqsPort: number }, out
     S3_PORT: String(ports.s3Port),
     SQS_PORT: String(ports.sqsPort),
   };
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'pipeline.js'), 'audit', '--json', '--outputs', outputs, '--grace-seconds', '0'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'pipeline.js'), 'audit', '--json', '--outputs', outputs, '--grace-seconds', '0'],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -291,9 +315,15 @@ function parseArgs(argv: string[]) {
     else if (name === '--concurrency') options.concurrency = value();
     else if (name === '--batch-window') options.batchWindowSeconds = value();
     else if (name === '--keep') options.keep = true;
-    else throw new Error(`unknown option ${argv[i]}; usage: npx tsx scripts/burst.ts [--count N] [--concurrency N] [--batch-window S] [--keep]`);
+    else
+      throw new Error(
+        `unknown option ${argv[i]}; usage: npx tsx scripts/burst.ts [--count N] [--concurrency N] [--batch-window S] [--keep]`,
+      );
   }
-  for (const [name, number] of [['--count', options.count], ['--concurrency', options.concurrency]] as const) {
+  for (const [name, number] of [
+    ['--count', options.count],
+    ['--concurrency', options.concurrency],
+  ] as const) {
     if (!Number.isInteger(number) || number < 1) throw new Error(`${name} must be a whole number of at least 1`);
   }
   return options;
@@ -313,16 +343,28 @@ async function main(argv: string[]): Promise<number> {
     seed: false,
     batchWindowSeconds: options.batchWindowSeconds,
     loadHandler: (name: FunctionName) =>
-      name === 'resize' ? require('../functions/resize/handler').handler : withModel ? require('../functions/predict/handler').handler : standInPredict,
+      name === 'resize'
+        ? require('../functions/resize/handler').handler
+        : withModel
+          ? require('../functions/predict/handler').handler
+          : standInPredict,
     onBatch: (report) => {
       if (report.functionName === 'resize') resizeBatches.push(report);
     },
   });
   try {
     if (withModel) await seedDirectory(stack.s3, declaredConfig.local.buckets.models, MODELS_DIR);
-    const target: BurstTarget = { s3: stack.s3, sqs: stack.sqs, queueUrls: stack.servers.queueUrls, ports: { s3Port: Number(new URL(stack.servers.s3Endpoint).port), sqsPort: Number(new URL(stack.servers.sqsEndpoint).port) }, fanout: stack.fanout };
+    const target: BurstTarget = {
+      s3: stack.s3,
+      sqs: stack.sqs,
+      queueUrls: stack.servers.queueUrls,
+      ports: { s3Port: Number(new URL(stack.servers.s3Endpoint).port), sqsPort: Number(new URL(stack.servers.sqsEndpoint).port) },
+      fanout: stack.fanout,
+    };
     const images = await burstImages();
-    console.log(`Burst of ${options.count} uploads (${images.length} distinct ${images[0].width}x${images[0].height} JPEGs, ~${Math.round(images[0].data.length / 1024)} KB), ${options.concurrency} parallel PUTs; predict: ${withModel ? 'the real function' : 'stand-in (no model in models/), audit --outputs thumbnails'}`);
+    console.log(
+      `Burst of ${options.count} uploads (${images.length} distinct ${images[0].width}x${images[0].height} JPEGs, ~${Math.round(images[0].data.length / 1024)} KB), ${options.concurrency} parallel PUTs; predict: ${withModel ? 'the real function' : 'stand-in (no model in models/), audit --outputs thumbnails'}`,
+    );
     const figures = await runBurst(target, { count: options.count, concurrency: options.concurrency, images });
     const verified = await verifyBurst(target, figures, images);
     const audit = await auditStack(target.ports, withModel ? 'all' : 'thumbnails');
@@ -338,7 +380,11 @@ async function main(argv: string[]): Promise<number> {
       }),
     );
     for (const problem of verified.problems.slice(0, 20)) console.log(`  problem: ${problem}`);
-    const ok = verified.problems.length === 0 && audit.code === 0 && audit.report?.summary.complete === options.count && figures.dlqDepth.resize === 0;
+    const ok =
+      verified.problems.length === 0 &&
+      audit.code === 0 &&
+      audit.report?.summary.complete === options.count &&
+      figures.dlqDepth.resize === 0;
     console.log(ok ? 'OK: every upload has its thumbnails and the audit is clean.' : 'NOT OK: see above.');
     return ok ? 0 : 1;
   } finally {

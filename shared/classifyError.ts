@@ -1,4 +1,4 @@
-import { PermanentError, TransientError, type PipelineError } from './errors';
+import { PermanentError, type PipelineError, TransientError } from './errors';
 
 interface AwsErrorShape {
   name?: string;
@@ -16,7 +16,8 @@ const CONNECTION_CODES = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'E
 const CONNECTION_IN_MESSAGE = new RegExp(`\\b(${CONNECTION_CODES.join('|')})\\b|socket hang up`);
 const WRAPPED_NAME = /^AWS SDK error wrapper for (\w+)/;
 
-const isConnectionError = (aws: AwsErrorShape) => CONNECTION_CODES.includes(aws.code ?? '') || CONNECTION_IN_MESSAGE.test(aws.message ?? '');
+const isConnectionError = (aws: AwsErrorShape) =>
+  CONNECTION_CODES.includes(aws.code ?? '') || CONNECTION_IN_MESSAGE.test(aws.message ?? '');
 
 /**
  * Maps any error to the failure model. Errors the pipeline raised itself keep their class. AWS and

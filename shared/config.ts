@@ -109,7 +109,10 @@ export function loadConfig(env: Env = process.env, base: DeclaredConfig = declar
       modelUri: parseModelUri('MODEL_URI', String(pick('MODEL_URI', base.prediction.modelUri))),
       modelUriParameter: env.MODEL_URI_PARAMETER || undefined,
       topK: positiveInteger('PREDICTION_TOP_K', pick('PREDICTION_TOP_K', base.prediction.topK) as string | number, 1000),
-      modelRefreshSeconds: positiveInteger('MODEL_REFRESH_SECONDS', pick('MODEL_REFRESH_SECONDS', base.prediction.modelRefreshSeconds) as string | number),
+      modelRefreshSeconds: positiveInteger(
+        'MODEL_REFRESH_SECONDS',
+        pick('MODEL_REFRESH_SECONDS', base.prediction.modelRefreshSeconds) as string | number,
+      ),
       threads: positiveInteger('PREDICTION_THREADS', pick('PREDICTION_THREADS', base.prediction.threads) as string | number, 64),
     },
     limits: {

@@ -1,6 +1,6 @@
-import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { TransientError, type PipelineError } from './errors';
+import { type PipelineError, TransientError } from './errors';
 
 /** Attribute names a DLQ entry carries; the DLQ tools read the same names. */
 export const DLQ_ATTRIBUTES = {
@@ -42,7 +42,9 @@ export function deadLetterAttributes({ error, record, source }: DeadLetter, now 
     [DLQ_ATTRIBUTES.sourceQueueArn]: text(record.eventSourceARN ?? 'unknown'),
     [DLQ_ATTRIBUTES.originalMessageId]: text(record.messageId),
     [DLQ_ATTRIBUTES.attempts]: { DataType: 'Number', StringValue: String(Number(record.attributes?.ApproximateReceiveCount) || 1) },
-    [DLQ_ATTRIBUTES.firstFailedAt]: text(Number.isFinite(firstReceived) && firstReceived > 0 ? new Date(firstReceived).toISOString() : now.toISOString()),
+    [DLQ_ATTRIBUTES.firstFailedAt]: text(
+      Number.isFinite(firstReceived) && firstReceived > 0 ? new Date(firstReceived).toISOString() : now.toISOString(),
+    ),
     [DLQ_ATTRIBUTES.failedAt]: text(now.toISOString()),
   };
   if (source) {
@@ -63,7 +65,9 @@ export async function sendToDeadLetterQueue(sqs: SQSClient, queueUrl: string | u
     throw new TransientError('dlq-unavailable', `no DLQ URL configured; ${letter.error.reason}: ${letter.error.message}`);
   }
   try {
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: letter.body, MessageAttributes: deadLetterAttributes(letter) }));
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: letter.body, MessageAttributes: deadLetterAttributes(letter) }),
+    );
   } catch (error) {
     throw new TransientError('dlq-unavailable', `could not send to the DLQ: ${(error as Error).message}`, { cause: error });
   }

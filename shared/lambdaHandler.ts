@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { TransientError } from './errors';
-import { traced, type Observability } from './observability';
+import { type Observability, traced } from './observability';
 
 /**
  * A record is not started with less time than this left: a batch of large images on a slow

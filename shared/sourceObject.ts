@@ -1,10 +1,10 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { PipelineConfig } from './config';
 import { PermanentError, TransientError } from './errors';
 import type { S3ObjectEvent } from './events';
 import { traced } from './observability';
-import { deleteObjects, downloadObject, headObject, type DownloadedObject } from './storage';
+import { type DownloadedObject, deleteObjects, downloadObject, headObject } from './storage';
 
 /** The recursion guard: outputs must never be read back as sources, or each write would trigger another. */
 export function assertReadableSource(event: S3ObjectEvent, config: PipelineConfig): void {

@@ -1,5 +1,5 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { classifyError, isMissingObject } from './classifyError';
 import { PermanentError } from './errors';
 import { normalizeETag } from './events';
@@ -43,7 +43,11 @@ export async function downloadObject(s3: S3Client, bucket: string, key: string, 
 }
 
 /** ETag and user metadata of an object, or undefined when it does not exist. */
-export async function headObject(s3: S3Client, bucket: string, key: string): Promise<{ eTag?: string; metadata: Record<string, string> } | undefined> {
+export async function headObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ eTag?: string; metadata: Record<string, string> } | undefined> {
   try {
     const response = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return { eTag: normalizeETag(response.ETag), metadata: response.Metadata ?? {} };

@@ -6,7 +6,7 @@ import { formatAuditReport } from '../../shared/operations/audit';
 import { runAudit } from '../../shared/operations/auditSources';
 import type { AuditArgs } from '../args';
 import type { Output } from '../output';
-import { describeFailure, resolveTarget, type OperationsTarget } from './dlq';
+import { describeFailure, type OperationsTarget, resolveTarget } from './dlq';
 
 /** Exit codes: 0 nothing missing, 1 something missing, 2 the audit could not run. */
 export async function runAuditCommand(args: AuditArgs, output: Output): Promise<number> {

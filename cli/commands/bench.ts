@@ -62,7 +62,8 @@ pipeline bench --cold-start [--runs N] [--repackage] [--json]
 function positiveInteger(value: string | boolean | undefined, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const number = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!(number >= 1 && number <= max)) throw new UsageError(`--${name} must be a whole number from 1 to ${max}, got ${JSON.stringify(value)}`, 'bench');
+  if (!(number >= 1 && number <= max))
+    throw new UsageError(`--${name} must be a whole number from 1 to ${max}, got ${JSON.stringify(value)}`, 'bench');
   return number;
 }
 
@@ -91,7 +92,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | { help: tru
     throw new UsageError(`--threading must be single, default or both, got ${JSON.stringify(threading)}`, 'bench');
   }
   const only = (name: string, allowed: BenchMode) => {
-    if (options[name] !== undefined && mode !== allowed) throw new UsageError(`--${name} applies to ${allowed === 'images' ? 'the image benchmark' : `--${allowed}`}`, 'bench');
+    if (options[name] !== undefined && mode !== allowed)
+      throw new UsageError(`--${name} applies to ${allowed === 'images' ? 'the image benchmark' : `--${allowed}`}`, 'bench');
   };
   only('rounds', 'images');
   only('threading', 'images');

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { declaredConfig } from '../../shared/config';
-import { computeCost, predictRequests, resizeRequests, type CostReport } from '../../shared/cost/cost';
-import { ARCHS, PRICES, type Arch } from '../../shared/cost/prices';
+import { type CostReport, computeCost, predictRequests, resizeRequests } from '../../shared/cost/cost';
+import { ARCHS, type Arch, PRICES } from '../../shared/cost/prices';
 import { parseArgv, UsageError } from '../args';
 import type { Output } from '../output';
 
@@ -72,21 +72,27 @@ export function parseCostArgs(argv: readonly string[]): CostArgs | { help: true 
   if (options.help) return { help: true };
   if (positionals.length > 0) throw new UsageError(`cost takes no arguments, got ${JSON.stringify(positionals[0])}`, 'cost');
   const arch = options.arch ?? 'arm64';
-  if (!(ARCHS as readonly unknown[]).includes(arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}, got ${JSON.stringify(arch)}`, 'cost');
+  if (!(ARCHS as readonly unknown[]).includes(arch))
+    throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}, got ${JSON.stringify(arch)}`, 'cost');
   const memoryMb = positive(options.memory, 'memory', true);
   if (memoryMb !== undefined && (memoryMb < 128 || memoryMb > 10240)) {
     throw new UsageError(`--memory must be from 128 to 10240 MB (Lambda's range), got ${memoryMb}`, 'cost');
   }
   const invocation = positive(options['images-per-invocation'], 'images-per-invocation', true) ?? 1;
   if (invocation > declaredConfig.functions.resize.batchSize) {
-    throw new UsageError(`--images-per-invocation cannot exceed the batch size (${declaredConfig.functions.resize.batchSize}), got ${invocation}`, 'cost');
+    throw new UsageError(
+      `--images-per-invocation cannot exceed the batch size (${declaredConfig.functions.resize.batchSize}), got ${invocation}`,
+      'cost',
+    );
   }
   return {
     imagesPerMonth: positive(options['images-per-month'], 'images-per-month', true) ?? DEFAULT_IMAGES_PER_MONTH,
     ...(memoryMb !== undefined && { memoryMb }),
     arch: arch as Arch,
     ...(options['ms-per-image'] !== undefined && { msPerImage: positive(options['ms-per-image'], 'ms-per-image', false) }),
-    ...(options['predict-ms-per-image'] !== undefined && { predictMsPerImage: positive(options['predict-ms-per-image'], 'predict-ms-per-image', false) }),
+    ...(options['predict-ms-per-image'] !== undefined && {
+      predictMsPerImage: positive(options['predict-ms-per-image'], 'predict-ms-per-image', false),
+    }),
     imagesPerInvocation: invocation,
     freeTier: options['free-tier'] === true,
     json: options.json === true,
@@ -104,7 +110,10 @@ export function resizeMsPerImage(given: number | undefined, lastBenchFile = LAST
   try {
     const last = JSON.parse(readFileSync(lastBenchFile, 'utf8')) as { ms_per_image_mean?: unknown; date?: unknown };
     if (typeof last.ms_per_image_mean === 'number' && last.ms_per_image_mean > 0) {
-      return { ms: last.ms_per_image_mean, source: `measured: .cache/bench/last.json of ${String(last.date).slice(0, 10)} (our mean, single-threaded)` };
+      return {
+        ms: last.ms_per_image_mean,
+        source: `measured: .cache/bench/last.json of ${String(last.date).slice(0, 10)} (our mean, single-threaded)`,
+      };
     }
   } catch {
     // no benchmark run yet (or an unreadable file): fall back to the default
@@ -131,18 +140,62 @@ export function formatCostReport(report: CostReport, sources: { resize: MsSource
     `Time per image: resize ${sources.resize.ms.toFixed(1)} ms, ${sources.resize.source}; predict ${sources.predict.ms.toFixed(1)} ms, ${sources.predict.source}`,
     '',
     row('', columns),
-    row('memory MB', perPath((p) => String(p.memoryMb))),
-    row('ms per image, one core', perPath((p) => p.msPerImageMeasured.toFixed(1))),
-    row('ms per image, billed', perPath((p) => p.msPerImageBilled.toFixed(1))),
-    row('GB-seconds', perPath((p) => count(p.gbSeconds))),
-    row('Lambda requests', perPath((p) => usd(p.usd.lambdaRequests))),
-    row('Lambda duration', perPath((p) => usd(p.usd.lambdaDuration))),
-    row('S3 requests', perPath((p) => usd(p.usd.s3))),
-    row('SQS requests', perPath((p) => usd(p.usd.sqs))),
-    row('SNS publishes', perPath(() => '', usd(fanout.usd.sns))),
-    ...(inputs.freeTier ? [row('free tier', perPath((p) => usd(-p.usd.freeTier), usd(-fanout.usd.freeTier)))] : []),
-    row('monthly', perPath((p) => usd(p.usd.total), usd(fanout.usd.total), usd(report.totalUsd))),
-    row('per million images', perPath((p) => usd(p.usdPerMillionImages), usd(inputs.imagesPerMonth > 0 ? (fanout.usd.total / inputs.imagesPerMonth) * 1e6 : 0), usd(report.totalUsdPerMillionImages))),
+    row(
+      'memory MB',
+      perPath((p) => String(p.memoryMb)),
+    ),
+    row(
+      'ms per image, one core',
+      perPath((p) => p.msPerImageMeasured.toFixed(1)),
+    ),
+    row(
+      'ms per image, billed',
+      perPath((p) => p.msPerImageBilled.toFixed(1)),
+    ),
+    row(
+      'GB-seconds',
+      perPath((p) => count(p.gbSeconds)),
+    ),
+    row(
+      'Lambda requests',
+      perPath((p) => usd(p.usd.lambdaRequests)),
+    ),
+    row(
+      'Lambda duration',
+      perPath((p) => usd(p.usd.lambdaDuration)),
+    ),
+    row(
+      'S3 requests',
+      perPath((p) => usd(p.usd.s3)),
+    ),
+    row(
+      'SQS requests',
+      perPath((p) => usd(p.usd.sqs)),
+    ),
+    row(
+      'SNS publishes',
+      perPath(() => '', usd(fanout.usd.sns)),
+    ),
+    ...(inputs.freeTier
+      ? [
+          row(
+            'free tier',
+            perPath((p) => usd(-p.usd.freeTier), usd(-fanout.usd.freeTier)),
+          ),
+        ]
+      : []),
+    row(
+      'monthly',
+      perPath((p) => usd(p.usd.total), usd(fanout.usd.total), usd(report.totalUsd)),
+    ),
+    row(
+      'per million images',
+      perPath(
+        (p) => usd(p.usdPerMillionImages),
+        usd(inputs.imagesPerMonth > 0 ? (fanout.usd.total / inputs.imagesPerMonth) * 1e6 : 0),
+        usd(report.totalUsdPerMillionImages),
+      ),
+    ),
     '',
     `Billed ms = measured ms x max(1, 1769 / memory MB): below 1,769 MB Lambda gives a fraction of a vCPU. The measured figures are`,
     `from this machine's CPU (not Graviton/Lambda's) and leave out the S3 transfer time, which Lambda bills too.`,
@@ -156,7 +209,7 @@ export async function runCost(args: CostArgs, output: Output): Promise<number> {
   const predict: MsSource =
     args.predictMsPerImage !== undefined
       ? { ms: args.predictMsPerImage, source: 'given with --predict-ms-per-image' }
-      : { ms: DEFAULT_PREDICT_MS, source: "default (DESIGN.md: whole predict handler, warm, 12 MP JPEG)" };
+      : { ms: DEFAULT_PREDICT_MS, source: 'default (DESIGN.md: whole predict handler, warm, 12 MP JPEG)' };
   const { functions, thumbnails } = declaredConfig;
   const report = computeCost({
     imagesPerMonth: args.imagesPerMonth,
@@ -164,10 +217,17 @@ export async function runCost(args: CostArgs, output: Output): Promise<number> {
     freeTier: args.freeTier,
     imagesPerInvocation: args.imagesPerInvocation,
     paths: [
-      { name: 'resize', msPerImage: resize.ms, memoryMb: args.memoryMb ?? functions.resize.memoryMb, s3: resizeRequests(thumbnails.sizes.length) },
+      {
+        name: 'resize',
+        msPerImage: resize.ms,
+        memoryMb: args.memoryMb ?? functions.resize.memoryMb,
+        s3: resizeRequests(thumbnails.sizes.length),
+      },
       { name: 'predict', msPerImage: predict.ms, memoryMb: args.memoryMb ?? functions.predict.memoryMb, s3: predictRequests() },
     ],
   });
-  output.out(args.json ? JSON.stringify({ ...report, sources: { resize, predict } }, null, 2) : formatCostReport(report, { resize, predict }));
+  output.out(
+    args.json ? JSON.stringify({ ...report, sources: { resize, predict } }, null, 2) : formatCostReport(report, { resize, predict }),
+  );
   return 0;
 }

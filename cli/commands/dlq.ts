@@ -1,11 +1,11 @@
 import { ListDeadLetterSourceQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { localEndpoints, localPorts, localQueueUrl } from '../../local/endpoints';
 import { sqsClientOptions } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
-import { formatDlqRows, parseDlqMessage, type DlqRow } from '../../shared/operations/dlqRows';
-import { redrive, type RedriveResult } from '../../shared/operations/redrive';
+import { type DlqRow, formatDlqRows, parseDlqMessage } from '../../shared/operations/dlqRows';
+import { type RedriveResult, redrive } from '../../shared/operations/redrive';
 import { peekQueue, type ScanOptions } from '../../shared/operations/scanQueue';
-import { describeStackResources, stackName, type StackResources } from '../../shared/operations/stackOutputs';
-import { localEndpoints, localPorts, localQueueUrl } from '../../local/endpoints';
+import { describeStackResources, type StackResources, stackName } from '../../shared/operations/stackOutputs';
 import type { DlqListArgs, DlqName, DlqRedriveArgs, TargetArgs } from '../args';
 import type { Output } from '../output';
 
@@ -30,7 +30,11 @@ export interface OperationsTarget {
  * --aws: the SDK's default endpoints and credentials; names from the stage's CloudFormation outputs,
  * looked up only when `needsStack` (a --queue-url or bucket flags may be all a command needs).
  */
-export async function resolveTarget(args: TargetArgs & { uploadsBucket?: string; thumbnailsBucket?: string }, needsStack: boolean, env: Env = process.env): Promise<OperationsTarget> {
+export async function resolveTarget(
+  args: TargetArgs & { uploadsBucket?: string; thumbnailsBucket?: string },
+  needsStack: boolean,
+  env: Env = process.env,
+): Promise<OperationsTarget> {
   const local = declaredConfig.local;
   if (args.aws) {
     // The SDK reads endpoint overrides from the environment by itself; --aws means the real services.
@@ -72,17 +76,23 @@ export async function resolveTarget(args: TargetArgs & { uploadsBucket?: string;
 /** A failure message that says what to do about the usual causes. */
 export function describeFailure(error: unknown, target: Pick<OperationsTarget, 'local' | 'description'>): string {
   const text = `${(error as Error).name}: ${(error as Error).message} ${(error as { code?: string }).code ?? ''}`;
-  if (/ECONNREFUSED/.test(text)) return `cannot reach ${target.description}${target.local ? ' (is the local stack running? `npm start`)' : ''}`;
+  if (/ECONNREFUSED/.test(text))
+    return `cannot reach ${target.description}${target.local ? ' (is the local stack running? `npm start`)' : ''}`;
   if (/QueueDoesNotExist|NonExistentQueue/.test(text)) return `${(error as Error).message} (queue not found at ${target.description})`;
   return (error as Error).message || String(error);
 }
 
 const MAX_RECEIVE_COUNT = declaredConfig.queues.maxReceiveCount;
 const queueNameOf = (url: string) => url.split('/').filter(Boolean).pop() ?? url;
-const isMissingQueue = (error: unknown) => /QueueDoesNotExist|NonExistentQueue/.test(`${(error as Error).name} ${(error as Error).message}`);
+const isMissingQueue = (error: unknown) =>
+  /QueueDoesNotExist|NonExistentQueue/.test(`${(error as Error).name} ${(error as Error).message}`);
 
 /** The DLQs a command covers, in order; with --queue-url just that one. */
-function chosenDlqs(target: OperationsTarget, args: { queue?: DlqName; queueUrl?: string }, all: readonly DlqName[]): { name: string; url: string; optional: boolean }[] {
+function chosenDlqs(
+  target: OperationsTarget,
+  args: { queue?: DlqName; queueUrl?: string },
+  all: readonly DlqName[],
+): { name: string; url: string; optional: boolean }[] {
   if (args.queueUrl) return [{ name: args.queue ?? queueNameOf(args.queueUrl), url: args.queueUrl, optional: false }];
   const names = args.queue ? [args.queue] : all;
   return names.map((name) => {
@@ -128,14 +138,17 @@ export async function runDlqList(args: DlqListArgs, output: Output): Promise<num
 async function sourceQueueOf(sqs: SQSClient, dlqUrl: string): Promise<string> {
   const { queueUrls = [] } = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlqUrl }));
   if (queueUrls.length !== 1) {
-    throw new Error(`${dlqUrl} is the DLQ of ${queueUrls.length === 0 ? 'no queue' : `${queueUrls.length} queues (${queueUrls.join(', ')})`}; redrive needs exactly one source queue`);
+    throw new Error(
+      `${dlqUrl} is the DLQ of ${queueUrls.length === 0 ? 'no queue' : `${queueUrls.length} queues (${queueUrls.join(', ')})`}; redrive needs exactly one source queue`,
+    );
   }
   return queueUrls[0];
 }
 
 function describeResult(result: RedriveResult, from: string, to: string): string {
   const how = result.method === 'move-task' ? 'StartMessageMoveTask' : 'receive/send/delete';
-  const extra = result.notDeleted > 0 ? `; ${result.notDeleted} of them could not be deleted from the DLQ and will move again next time` : '';
+  const extra =
+    result.notDeleted > 0 ? `; ${result.notDeleted} of them could not be deleted from the DLQ and will move again next time` : '';
   return `moved ${result.moved} message(s) from ${from} to ${to} (${how})${extra}`;
 }
 

@@ -1,8 +1,8 @@
+import { s3CommandEnv } from '../../local/endpoints';
 import { createS3Client } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
 import { parseManifest } from '../../shared/predict/manifest';
 import { readModelDirectory, uploadModelFiles } from '../../shared/predict/modelStore';
-import { s3CommandEnv } from '../../local/endpoints';
 import type { ModelUploadArgs } from '../args';
 import type { Output } from '../output';
 
@@ -13,7 +13,11 @@ import type { Output } from '../output';
  */
 export async function runModelUpload(args: ModelUploadArgs, output: Output): Promise<number> {
   const files = await readModelDirectory(args.dir);
-  const manifest = { ...parseManifest(files.manifestText), ...(args.name && { name: args.name }), ...(args.version && { version: args.version }) };
+  const manifest = {
+    ...parseManifest(files.manifestText),
+    ...(args.name && { name: args.name }),
+    ...(args.version && { version: args.version }),
+  };
   const bucket = args.bucket ?? process.env.MODELS_BUCKET ?? declaredConfig.local.buckets.models;
   const s3 = createS3Client(args.aws ? process.env : s3CommandEnv());
   const location = { bucket, prefix: `${manifest.name}/${manifest.version}/` };
@@ -24,6 +28,8 @@ export async function runModelUpload(args: ModelUploadArgs, output: Output): Pro
   }
   const uri = `s3://${location.bucket}/${location.prefix}`;
   output.out(JSON.stringify({ ok: true, uri, name: manifest.name, version: manifest.version, bytes: files.model.length }));
-  output.err(`Model uploaded. To make it active: MODEL_URI=${uri} (locally), or on AWS: aws ssm put-parameter --overwrite --name /<service>/<stage>/model-uri --value ${uri}`);
+  output.err(
+    `Model uploaded. To make it active: MODEL_URI=${uri} (locally), or on AWS: aws ssm put-parameter --overwrite --name /<service>/<stage>/model-uri --value ${uri}`,
+  );
   return 0;
 }

@@ -1,15 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { s3CommandEnv } from '../../local/endpoints';
 import { createS3Client } from '../../shared/clients';
 import { loadConfig } from '../../shared/config';
 import { PermanentError } from '../../shared/errors';
 import { createClassifier } from '../../shared/predict/classifier';
 import { parseManifest } from '../../shared/predict/manifest';
-import { fetchModelFiles, parseS3Uri, readModelDirectory, type ModelFiles } from '../../shared/predict/modelStore';
+import { fetchModelFiles, type ModelFiles, parseS3Uri, readModelDirectory } from '../../shared/predict/modelStore';
 import { classifyImage } from '../../shared/predict/predictObject';
-import { s3CommandEnv } from '../../local/endpoints';
 import type { PredictArgs } from '../args';
-import { rejectionResult, type Output } from '../output';
+import { type Output, rejectionResult } from '../output';
 import { EXIT_REJECTED } from './resize';
 
 export const DEMO_MODEL_DIR = path.resolve(__dirname, '../../models/shapes/1');

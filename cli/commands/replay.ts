@@ -1,15 +1,15 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { createHash, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { localEndpoints, localPorts, localQueueArn, localStackEnv } from '../../local/endpoints';
+import { lambdaContext, type SqsHandler } from '../../local/poller';
+import { applyEnv } from '../../local/stack';
 import { s3ClientOptions, sqsClientOptions } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
-import { localEndpoints, localPorts, localQueueArn, localStackEnv } from '../../local/endpoints';
-import { applyEnv } from '../../local/stack';
-import { lambdaContext, type SqsHandler } from '../../local/poller';
 import type { FunctionName, ReplayArgs } from '../args';
-import { withStdoutOnStderr, type Output } from '../output';
+import { type Output, withStdoutOnStderr } from '../output';
 
 const local = declaredConfig.local;
 
@@ -24,19 +24,28 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 export function toSqsEvent(parsed: unknown, functionName: FunctionName, now = Date.now()): SQSEvent {
   if (!isObject(parsed)) throw new ReplayError('the event file does not hold a JSON object');
   const records = parsed.Records;
-  const isSqsEvent = Array.isArray(records) && records.length > 0 && records.every((record) => isObject(record) && typeof record.body === 'string');
+  const isSqsEvent =
+    Array.isArray(records) && records.length > 0 && records.every((record) => isObject(record) && typeof record.body === 'string');
   if (isSqsEvent) return parsed as unknown as SQSEvent;
   const isS3Notification =
-    parsed.Event === 's3:TestEvent' || (Array.isArray(records) && records.length > 0 && records.every((record) => isObject(record) && isObject(record.s3)));
+    parsed.Event === 's3:TestEvent' ||
+    (Array.isArray(records) && records.length > 0 && records.every((record) => isObject(record) && isObject(record.s3)));
   if (!isS3Notification) {
-    throw new ReplayError('the event file holds neither an SQS event (Records with a string body) nor an S3 notification (Records with s3)');
+    throw new ReplayError(
+      'the event file holds neither an SQS event (Records with a string body) nor an S3 notification (Records with s3)',
+    );
   }
   const body = JSON.stringify(parsed);
   const record: SQSRecord = {
     messageId: randomUUID(),
     receiptHandle: `replay-${randomUUID()}`,
     body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(now), SenderId: 'replay', ApproximateFirstReceiveTimestamp: String(now) },
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(now),
+      SenderId: 'replay',
+      ApproximateFirstReceiveTimestamp: String(now),
+    },
     messageAttributes: {},
     md5OfBody: createHash('md5').update(body).digest('hex'),
     eventSource: 'aws:sqs',

@@ -4,7 +4,7 @@ import { loadConfig } from '../../shared/config';
 import { PermanentError } from '../../shared/errors';
 import { renderThumbnails } from '../../shared/image/thumbnails';
 import type { ResizeArgs } from '../args';
-import { rejectionResult, type Output } from '../output';
+import { type Output, rejectionResult } from '../output';
 
 export const EXIT_REJECTED = 2;
 
@@ -48,7 +48,14 @@ export async function runResize(args: ResizeArgs, output: Output): Promise<numbe
     output.out(
       JSON.stringify({
         ok: true,
-        source: { path: args.file, bytes: input.length, format: source.format, width: source.width, height: source.height, frames: source.frames },
+        source: {
+          path: args.file,
+          bytes: input.length,
+          format: source.format,
+          width: source.width,
+          height: source.height,
+          frames: source.frames,
+        },
         outputs,
       }),
     );

@@ -1,11 +1,11 @@
-import { ConfigError } from '../../shared/errors';
 import { PortInUseError } from '../../local/endpoints';
-import { startLocalStack } from '../../local/stack';
+import { type LocalStack, startLocalStack } from '../../local/stack';
+import { ConfigError } from '../../shared/errors';
 import type { Output } from '../output';
 
 /** `pipeline start` (`npm start`): the local stack in the foreground until Ctrl-C or SIGTERM. */
 export async function runStart(output: Output): Promise<number> {
-  let stack;
+  let stack: LocalStack;
   try {
     stack = await startLocalStack({ stateDir: process.env.PIPELINE_STATE_DIR || undefined, log: output.out });
   } catch (error) {

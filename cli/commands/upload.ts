@@ -1,10 +1,10 @@
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { localEndpoints, localPorts } from '../../local/endpoints';
 import { s3ClientOptions } from '../../shared/clients';
 import { declaredConfig, loadConfig } from '../../shared/config';
 import { thumbnailKeys } from '../../shared/resize/thumbnailKeys';
-import { localEndpoints, localPorts } from '../../local/endpoints';
 import type { UploadArgs } from '../args';
 import type { Output } from '../output';
 
@@ -79,12 +79,16 @@ export async function runUpload(args: UploadArgs, output: Output): Promise<numbe
       const keys = thumbnailKeys(upload.key, config.thumbnails.sizes, config.thumbnails.format);
       while (!(await thumbnailsExist(s3, thumbnails, keys, upload.eTag))) {
         if (Date.now() > deadline) {
-          output.err(`pipeline upload: no thumbnails for ${upload.key} after ${WAIT_TIMEOUT_MS / 1000} s; if it is not an image it is in the resize DLQ`);
+          output.err(
+            `pipeline upload: no thumbnails for ${upload.key} after ${WAIT_TIMEOUT_MS / 1000} s; if it is not an image it is in the resize DLQ`,
+          );
           return 1;
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      output.err(`thumbnails for ${upload.key} ready ${Date.now() - upload.started} ms after the upload started: ${keys.map((key) => `s3://${thumbnails}/${key}`).join(' ')}`);
+      output.err(
+        `thumbnails for ${upload.key} ready ${Date.now() - upload.started} ms after the upload started: ${keys.map((key) => `s3://${thumbnails}/${key}`).join(' ')}`,
+      );
     }
     return 0;
   } finally {

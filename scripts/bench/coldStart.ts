@@ -27,7 +27,8 @@ export type PackageArch = 'arm64' | 'x86_64';
 export const DEPLOY_ARCH: PackageArch = 'arm64';
 export const HOST_ARCH: PackageArch | undefined = process.arch === 'arm64' ? 'arm64' : process.arch === 'x64' ? 'x86_64' : undefined;
 /** Modules that must never reach the resize zip: the model runtimes and build-time tools. */
-export const HEAVY_MODULES = /^(onnxruntime-(node|web|common)|@tensorflow\/.*|aws-sdk|typescript|esbuild|@esbuild\/.*|jest|osls|serverless)$/;
+export const HEAVY_MODULES =
+  /^(onnxruntime-(node|web|common)|@tensorflow\/.*|aws-sdk|typescript|esbuild|@esbuild\/.*|jest|osls|serverless)$/;
 
 export interface ZipFigures {
   function: FunctionName;
@@ -93,9 +94,13 @@ function newestMtime(entry: string): number {
 /** Zips found without packaging, and newer than every source: `.serverless/` (one architecture) and the bench cache. */
 function existingZips(): ZipSet[] {
   const sourcesChanged = Math.max(...PACKAGE_SOURCES.map((entry) => newestMtime(path.join(ROOT, entry))));
-  const fresh = (zips: Record<FunctionName, string>) => FUNCTIONS.every((fn) => existsSync(zips[fn]) && statSync(zips[fn]).mtimeMs > sourcesChanged);
+  const fresh = (zips: Record<FunctionName, string>) =>
+    FUNCTIONS.every((fn) => existsSync(zips[fn]) && statSync(zips[fn]).mtimeMs > sourcesChanged);
   const sets: ZipSet[] = [];
-  const project = Object.fromEntries(FUNCTIONS.map((fn) => [fn, path.join(ROOT, '.serverless', `${fn}.zip`)])) as Record<FunctionName, string>;
+  const project = Object.fromEntries(FUNCTIONS.map((fn) => [fn, path.join(ROOT, '.serverless', `${fn}.zip`)])) as Record<
+    FunctionName,
+    string
+  >;
   if (fresh(project)) {
     const arch = zipArch(listZip(project.resize));
     if (arch) sets.push({ arch, source: '.serverless/ (an existing `serverless package`)', zips: project });
@@ -213,7 +218,9 @@ function timeProcess(args: string[]): Promise<{ ms: number; stdout: string }> {
 const requireScript = (file: string) =>
   `const t = performance.now(); require(${JSON.stringify(file)}); process.stdout.write(String(performance.now() - t)); process.exit(0);`;
 
-export async function runColdStart(options: { runs?: number; repackage?: boolean; log?: (line: string) => void } = {}): Promise<ColdStartResult> {
+export async function runColdStart(
+  options: { runs?: number; repackage?: boolean; log?: (line: string) => void } = {},
+): Promise<ColdStartResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const runs = options.runs ?? 9;
   let sets = options.repackage ? [] : existingZips();
@@ -230,7 +237,11 @@ export async function runColdStart(options: { runs?: number; repackage?: boolean
       unzip(hostSet.zips[fn], dir);
       targets.push({ fn, how: 'bundle', args: ['-e', requireScript(path.join(dir, 'functions', fn, 'handler.js'))] });
     }
-    targets.push({ fn, how: 'tsx', args: ['--require', require.resolve('tsx/cjs'), '-e', requireScript(path.join(ROOT, 'functions', fn, 'handler.ts'))] });
+    targets.push({
+      fn,
+      how: 'tsx',
+      args: ['--require', require.resolve('tsx/cjs'), '-e', requireScript(path.join(ROOT, 'functions', fn, 'handler.ts'))],
+    });
   }
 
   log(`Init time: ${runs} fresh processes each (node -e 0, ${targets.map((t) => `${t.fn} ${t.how}`).join(', ')}), interleaved ...`);
@@ -283,7 +294,9 @@ export function coldStartReport(result: ColdStartResult): string {
   }
   for (const zip of result.zips) {
     if (zip.heavy_modules.length > 0 || zip.bundle_mentions_onnxruntime) {
-      lines.push(`  ${zip.function} (${zip.arch}) holds ${[...zip.heavy_modules, ...(zip.bundle_mentions_onnxruntime ? ['onnxruntime (named in the bundle)'] : [])].join(', ')}`);
+      lines.push(
+        `  ${zip.function} (${zip.arch}) holds ${[...zip.heavy_modules, ...(zip.bundle_mentions_onnxruntime ? ['onnxruntime (named in the bundle)'] : [])].join(', ')}`,
+      );
     }
   }
   lines.push(
@@ -298,6 +311,6 @@ export function coldStartReport(result: ColdStartResult): string {
       `  ${init.function.padEnd(10)}${(init.how === 'bundle' ? 'bundle (from the zip)' : 'sources through tsx').padEnd(26)}${init.process_ms.toFixed(1).padStart(11)}${init.ratio_to_node.toFixed(2).padStart(13)}${init.require_ms.toFixed(1).padStart(12)}`,
     );
   }
-  lines.push('  (on this machine\'s Node, not Lambda\'s nodejs24.x runtime; Lambda adds its own sandbox start and zip download)');
+  lines.push("  (on this machine's Node, not Lambda's nodejs24.x runtime; Lambda adds its own sandbox start and zip download)");
   return lines.join('\n');
 }

@@ -1,16 +1,16 @@
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse } from 'aws-lambda';
+import sharp from 'sharp';
 import type * as Servers from '../../local/servers';
 import type * as Stack from '../../local/stack';
 import { declaredConfig, loadConfig } from '../../shared/config';
 import { renderThumbnails } from '../../shared/image/thumbnails';
 import { thumbnailKeys } from '../../shared/resize/thumbnailKeys';
-import { ensureCorpus, spread, type BenchImage } from './images/corpus';
+import { type BenchImage, ensureCorpus, spread } from './images/corpus';
 import { median, round, sum } from './images/stats';
 
 /**
@@ -53,7 +53,15 @@ export interface E2eResult {
   benchmark: 'e2e';
   date: string;
   photos: { label: string; format: string; width: number; height: number; bytes: number }[];
-  settings: { batch_size: number; configured_batch_window_seconds: number; sizes: number[]; format: string; predict: string; uv_threadpool_size: string; sharp_concurrency: number };
+  settings: {
+    batch_size: number;
+    configured_batch_window_seconds: number;
+    sizes: number[];
+    format: string;
+    predict: string;
+    uv_threadpool_size: string;
+    sharp_concurrency: number;
+  };
   runs: E2eRun[];
   /** Of the N photos with the configured window. */
   overhead_ratio: number;
@@ -80,7 +88,9 @@ async function childRun(spec: ChildSpec): Promise<E2eRun> {
   const config = loadConfig();
   const inputs = spec.files.map(({ file, label }) => ({ label, data: readFileSync(file) }));
 
-  const warm = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+  const warm = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } })
+    .jpeg()
+    .toBuffer();
   await renderThumbnails(warm, config.thumbnails, config.limits);
   let pureMs = 0;
   for (const input of inputs) {
@@ -132,7 +142,8 @@ async function childRun(spec: ChildSpec): Promise<E2eRun> {
     const latencies = doneAt.map((at, i) => at - uploadedAt[i]);
     // The last invocation is still deleting its messages when its thumbnails appear: let it report.
     const reported = performance.now() + 10_000;
-    while (sum(batches.map((batch) => batch.records)) < expected.length && performance.now() < reported) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (sum(batches.map((batch) => batch.records)) < expected.length && performance.now() < reported)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     return {
       photos: expected.length,
       batch_window_seconds: spec.batchWindowSeconds,
@@ -157,7 +168,10 @@ function spawnChild(spec: ChildSpec): Promise<E2eRun> {
   writeFileSync(specFile, JSON.stringify(spec));
   return new Promise<E2eRun>((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' };
-    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), __filename, CHILD_FLAG, specFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), __filename, CHILD_FLAG, specFile], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -35,10 +35,14 @@ interface Probe {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 function probe(runtime: string, dir: string): Probe {
-  const out = execFileSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, 'runtimeProbe.ts'), runtime, dir, String(runs)], {
-    cwd: root,
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    process.execPath,
+    [require.resolve('tsx/cli'), path.join(__dirname, 'runtimeProbe.ts'), runtime, dir, String(runs)],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
@@ -69,17 +73,38 @@ function payload(paths: string[]) {
   const zipped = files.reduce((sum, file) => sum + deflateRawSync(readFileSync(file)).length, 0);
   return `${(bytes / 1e6).toFixed(1)} MB (${(zipped / 1e6).toFixed(1)} MB zipped)`;
 }
-const nodeDist = ['onnxruntime-node/dist', 'onnxruntime-node/package.json', 'onnxruntime-common/dist/cjs', 'onnxruntime-common/package.json'];
-const webFiles = ['onnxruntime-web/dist/ort.node.min.js', 'onnxruntime-web/dist/ort-wasm-simd-threaded.mjs', 'onnxruntime-web/dist/ort-wasm-simd-threaded.wasm', 'onnxruntime-common/dist/cjs', 'onnxruntime-common/package.json'];
+const nodeDist = [
+  'onnxruntime-node/dist',
+  'onnxruntime-node/package.json',
+  'onnxruntime-common/dist/cjs',
+  'onnxruntime-common/package.json',
+];
+const webFiles = [
+  'onnxruntime-web/dist/ort.node.min.js',
+  'onnxruntime-web/dist/ort-wasm-simd-threaded.mjs',
+  'onnxruntime-web/dist/ort-wasm-simd-threaded.wasm',
+  'onnxruntime-common/dist/cjs',
+  'onnxruntime-common/package.json',
+];
 const payloadRows = [
   ['target', 'runtime', 'payload in the predict zip'],
-  ...['arm64', 'x64'].map((arch) => [`linux ${arch}`, 'onnxruntime-node', payload([...nodeDist, `onnxruntime-node/bin/napi-v6/linux/${arch}`])]),
+  ...['arm64', 'x64'].map((arch) => [
+    `linux ${arch}`,
+    'onnxruntime-node',
+    payload([...nodeDist, `onnxruntime-node/bin/napi-v6/linux/${arch}`]),
+  ]),
   ['any', 'onnxruntime-web', payload(webFiles)],
 ];
 
 function printTable(table: string[][]) {
   const widths = table[0].map((_, column) => Math.max(...table.map((row) => row[column].length)));
-  for (const row of table) console.log(row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
+  for (const row of table)
+    console.log(
+      row
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 printTable(rows);
 console.log(`\n${runs} inferences per process, median of ${repeats} fresh processes, 1 thread, Node ${process.version}, ${process.arch}\n`);

@@ -19,7 +19,10 @@ async function main() {
   const ort: Ort = runtime === 'web' ? require('onnxruntime-web') : require('onnxruntime-node');
   if (runtime === 'web') (ort.env as { wasm: { numThreads: number } }).wasm.numThreads = 1;
   const loadStart = performance.now();
-  const session = await ort.InferenceSession.create(model, runtime === 'web' ? { executionProviders: ['wasm'] } : { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ['cpu'] });
+  const session = await ort.InferenceSession.create(
+    model,
+    runtime === 'web' ? { executionProviders: ['wasm'] } : { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ['cpu'] },
+  );
   const loadMs = performance.now() - loadStart;
   const size = manifest.width * manifest.height * 3;
   const data = new Float32Array(size);

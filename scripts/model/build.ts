@@ -7,16 +7,17 @@
  * puts model.onnx + manifest.json in place. Same seed, same package versions, same platform:
  * same bytes.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { validateManifest } from '../../shared/predict/manifest';
 import { generateShapeSet } from './dataset';
-import { deriveSeed } from './random';
 import { checkAgainstReference, installFastConvFilterGrad } from './fastConvFilterGrad';
 import { maxAbsDifference, onnxScores } from './onnxRun';
+import { deriveSeed } from './random';
 import { SHAPES_INPUT_SIZE, SHAPES_MANIFEST } from './shapesManifest';
 import { layersModelToOnnx } from './tfjsToOnnx';
 import { accuracy, buildCnn, predictProbabilities, train } from './train';
@@ -70,16 +71,27 @@ async function main() {
   let step = performance.now();
   const trainSet = await generateShapeSet(seeds.trainPictures, RECIPE.trainPictures, SHAPES_MANIFEST);
   const heldOut = await generateShapeSet(seeds.heldOutPictures, RECIPE.heldOutPictures, SHAPES_MANIFEST);
-  console.log(`seed ${seed}: generated ${trainSet.count} training pictures (stream ${seeds.trainPictures}) and ${heldOut.count} held-out (stream ${seeds.heldOutPictures}) in ${seconds(step)} s`);
+  console.log(
+    `seed ${seed}: generated ${trainSet.count} training pictures (stream ${seeds.trainPictures}) and ${heldOut.count} held-out (stream ${seeds.heldOutPictures}) in ${seconds(step)} s`,
+  );
 
-  const model = buildCnn({ inputSize: SHAPES_INPUT_SIZE, classes: SHAPES_MANIFEST.labels.length, filters: RECIPE.filters, seed: seeds.weights });
-  console.log(`CNN: ${RECIPE.filters.length} stride-2 3x3 convolutions (${RECIPE.filters.join(', ')} filters), global average pool, dense softmax; ${model.countParams()} parameters`);
+  const model = buildCnn({
+    inputSize: SHAPES_INPUT_SIZE,
+    classes: SHAPES_MANIFEST.labels.length,
+    filters: RECIPE.filters,
+    seed: seeds.weights,
+  });
+  console.log(
+    `CNN: ${RECIPE.filters.length} stride-2 3x3 convolutions (${RECIPE.filters.join(', ')} filters), global average pool, dense softmax; ${model.countParams()} parameters`,
+  );
   step = performance.now();
   await train(model, trainSet, {
     ...RECIPE,
     seed: seeds.shuffle,
     onEpoch: (epoch, loss, trainAccuracy, epochSeconds) =>
-      console.log(`epoch ${String(epoch).padStart(2)}/${RECIPE.epochs}  loss ${loss.toFixed(4)}  accuracy ${percent(trainAccuracy)}  ${epochSeconds.toFixed(1)} s`),
+      console.log(
+        `epoch ${String(epoch).padStart(2)}/${RECIPE.epochs}  loss ${loss.toFixed(4)}  accuracy ${percent(trainAccuracy)}  ${epochSeconds.toFixed(1)} s`,
+      ),
   });
   const trainSeconds = seconds(step);
   const classes = SHAPES_MANIFEST.labels.length;
@@ -106,8 +118,10 @@ async function main() {
     const onnxAccuracy = accuracy(onnxScoresHeldOut, heldOut.labels, classes);
     console.log(`ONNX (onnxruntime-node) vs tfjs on the held-out set: max abs difference ${difference.toExponential(2)}`);
     console.log(`held-out accuracy (ONNX): ${percent(onnxAccuracy)}`);
-    if (!(difference < MAX_DIFFERENCE)) throw new Error(`ONNX and tfjs disagree by ${difference} (limit ${MAX_DIFFERENCE}): the export is wrong`);
-    if (onnxAccuracy < MIN_ACCURACY) throw new Error(`held-out accuracy ${percent(onnxAccuracy)} is under ${percent(MIN_ACCURACY)}: not written`);
+    if (!(difference < MAX_DIFFERENCE))
+      throw new Error(`ONNX and tfjs disagree by ${difference} (limit ${MAX_DIFFERENCE}): the export is wrong`);
+    if (onnxAccuracy < MIN_ACCURACY)
+      throw new Error(`held-out accuracy ${percent(onnxAccuracy)} is under ${percent(MIN_ACCURACY)}: not written`);
 
     mkdirSync(outDir, { recursive: true });
     for (const file of ['model.onnx', 'manifest.json']) copyFileSync(path.join(scratch, file), path.join(outDir, file));
@@ -116,7 +130,9 @@ async function main() {
   }
   const sha256 = createHash('sha256').update(exported.bytes).digest('hex');
   const shown = outDir.startsWith(`${root}${path.sep}`) ? path.relative(root, outDir) : outDir;
-  console.log(`wrote ${shown}/model.onnx (${exported.bytes.length} bytes, ${exported.parameterCount} parameters, sha256 ${sha256}) and manifest.json`);
+  console.log(
+    `wrote ${shown}/model.onnx (${exported.bytes.length} bytes, ${exported.parameterCount} parameters, sha256 ${sha256}) and manifest.json`,
+  );
   console.log(`total ${seconds(started)} s`);
 }
 

@@ -65,7 +65,9 @@ async function main() {
   writeFileSync(path.join(outDir, 'model.onnx'), model.bytes);
   writeFileSync(path.join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const sha256 = createHash('sha256').update(model.bytes).digest('hex');
-  console.log(`wrote ${path.relative(root, outDir)}/model.onnx: ${model.parameterCount.toLocaleString('en-US')} parameters, ${(model.bytes.length / 1e6).toFixed(2)} MB (${model.bytes.length} bytes), sha256 ${sha256}`);
+  console.log(
+    `wrote ${path.relative(root, outDir)}/model.onnx: ${model.parameterCount.toLocaleString('en-US')} parameters, ${(model.bytes.length / 1e6).toFixed(2)} MB (${model.bytes.length} bytes), sha256 ${sha256}`,
+  );
 
   // A normalised-looking input (roughly what preprocess gives for a photo), seeded.
   const rng = createRandom(seed + 1);
@@ -76,12 +78,17 @@ async function main() {
   (ortWeb.env as { wasm: { numThreads: number } }).wasm.numThreads = 1;
   const viaNode = await runOnce(ortNode, 'node', model.bytes, input, model.inputName, model.outputName);
   const viaWeb = await runOnce(ortWeb, 'web', model.bytes, input, model.inputName, model.outputName);
-  for (const [runtime, run] of [['onnxruntime-node', viaNode], ['onnxruntime-web', viaWeb]] as const) {
+  for (const [runtime, run] of [
+    ['onnxruntime-node', viaNode],
+    ['onnxruntime-web', viaWeb],
+  ] as const) {
     const sum = run.output.reduce((a, b) => a + b, 0);
     if (run.output.length !== MOBILENET_CLASSES || Math.abs(sum - 1) > 1e-4 || run.output.some((p) => !Number.isFinite(p))) {
       throw new Error(`${runtime}: expected ${MOBILENET_CLASSES} probabilities summing to 1, got ${run.output.length} summing to ${sum}`);
     }
-    console.log(`${runtime}: loaded in ${run.loadMs.toFixed(0)} ms, first inference ${run.runMs.toFixed(0)} ms, ${run.output.length} probabilities summing to ${sum.toFixed(6)}`);
+    console.log(
+      `${runtime}: loaded in ${run.loadMs.toFixed(0)} ms, first inference ${run.runMs.toFixed(0)} ms, ${run.output.length} probabilities summing to ${sum.toFixed(6)}`,
+    );
   }
   const difference = maxAbsDifference(viaNode.output, viaWeb.output);
   console.log(`onnxruntime-node vs onnxruntime-web: max abs difference ${difference.toExponential(2)}`);

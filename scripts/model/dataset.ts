@@ -5,7 +5,7 @@
 import type { ModelManifest } from '../../shared/predict/manifest';
 import { preprocess } from '../../shared/predict/preprocess';
 import { createRandom } from './random';
-import { SHAPE_LABELS, randomShapeSpec, renderShape } from './shapes';
+import { randomShapeSpec, renderShape, SHAPE_LABELS } from './shapes';
 
 export interface ShapeSet {
   /** count x (3 x height x width) in the manifest's layout, one picture after another. */

@@ -32,8 +32,27 @@ function conv2DBackpropFilterNhwc(args: { inputs: Record<string, TensorInfo>; ba
   const backend = args.backend as CpuBackend;
   const attrs = args.attrs as Conv2DBackpropFilterAttrs;
   if (attrs.dataFormat !== 'NHWC') throw new Error(`${KERNEL}: only NHWC is implemented here, got ${attrs.dataFormat}`);
-  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+  } = info;
   const { top, left } = info.padInfo;
   const xs = backend.data.get(x.dataId).values;
   const dys = backend.data.get(dy.dataId).values;
@@ -73,7 +92,11 @@ export function installFastConvFilterGrad(): void {
   if (!original) throw new Error(`tfjs has no CPU ${KERNEL} kernel to replace`);
   reference = original.kernelFunc;
   tf.unregisterKernel(KERNEL, 'cpu');
-  tf.registerKernel({ kernelName: KERNEL, backendName: 'cpu', kernelFunc: conv2DBackpropFilterNhwc as unknown as tf.KernelConfig['kernelFunc'] });
+  tf.registerKernel({
+    kernelName: KERNEL,
+    backendName: 'cpu',
+    kernelFunc: conv2DBackpropFilterNhwc as unknown as tf.KernelConfig['kernelFunc'],
+  });
 }
 
 /**
@@ -84,7 +107,11 @@ export function checkAgainstReference(): number {
   if (!reference) throw new Error('installFastConvFilterGrad() first');
   const backend = tf.backend();
   let worst = 0;
-  for (const [size, inC, outC, stride] of [[8, 3, 4, 2], [7, 5, 3, 2], [6, 4, 4, 1]] as const) {
+  for (const [size, inC, outC, stride] of [
+    [8, 3, 4, 2],
+    [7, 5, 3, 2],
+    [6, 4, 4, 1],
+  ] as const) {
     tf.tidy(() => {
       const x = tf.randomNormal([2, size, size, inC], 0, 1, 'float32', 11);
       const outSize = Math.ceil(size / stride);

@@ -6,8 +6,9 @@
  * Batch normalisation is left out as if already folded into the convolutions (what exporters do),
  * so each convolution carries a bias; that is why the count is ~3.49 M, not the paper's 3.50 M.
  */
+
+import { type FloatTensor, OnnxGraphBuilder, samePads } from './onnxExport';
 import { createRandom, type Random } from './random';
-import { OnnxGraphBuilder, samePads, type FloatTensor } from './onnxExport';
 
 export const MOBILENET_INPUT = 224;
 export const MOBILENET_CLASSES = 1000;

@@ -38,7 +38,11 @@ export interface GraphValue {
 
 const size = (dims: number[]) => dims.reduce((product, d) => product * d, 1);
 
-const ints = (name: string, values: number[]): onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: values });
+const ints = (name: string, values: number[]): onnx.IAttributeProto => ({
+  name,
+  type: onnx.AttributeProto.AttributeType.INTS,
+  ints: values,
+});
 const int = (name: string, value: number): onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: value });
 
 const valueInfo = ({ name, dims }: GraphValue): onnx.IValueInfoProto => ({
@@ -77,7 +81,8 @@ export class OnnxGraphBuilder {
   }
 
   private initializer(name: string, tensor: FloatTensor): string {
-    if (tensor.values.length !== size(tensor.dims)) throw new RangeError(`${name}: ${tensor.values.length} values for dims [${tensor.dims}]`);
+    if (tensor.values.length !== size(tensor.dims))
+      throw new RangeError(`${name}: ${tensor.values.length} values for dims [${tensor.dims}]`);
     this.initializers.push({ name, dims: tensor.dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: rawFloat32(tensor.values) });
     return name;
   }
@@ -111,7 +116,13 @@ export class OnnxGraphBuilder {
       if (bias.length !== outChannels) throw new RangeError(`conv bias has ${bias.length} values for ${outChannels} output channels`);
       inputs.push(this.weight('conv_b', { dims: [outChannels], values: bias }));
     }
-    const attributes = [ints('kernel_shape', [kernelH, kernelW]), ints('strides', strides), ints('pads', pads), ints('dilations', [1, 1]), int('group', group)];
+    const attributes = [
+      ints('kernel_shape', [kernelH, kernelW]),
+      ints('strides', strides),
+      ints('pads', pads),
+      ints('dilations', [1, 1]),
+      int('group', group),
+    ];
     return this.node('Conv', inputs, attributes, output);
   }
 

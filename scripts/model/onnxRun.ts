@@ -6,14 +6,23 @@ import * as ort from 'onnxruntime-node';
 import type { ShapeSet } from './dataset';
 
 /** Class scores for every picture of the set, row after row, in batches of `batch`. */
-export async function onnxScores(model: Uint8Array, set: ShapeSet, inputName: string, outputName: string, batch = 100): Promise<Float32Array> {
+export async function onnxScores(
+  model: Uint8Array,
+  set: ShapeSet,
+  inputName: string,
+  outputName: string,
+  batch = 100,
+): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ['cpu'] });
   try {
     const pictureSize = set.pictureDims.reduce((a, b) => a * b, 1);
     const rows: Float32Array[] = [];
     for (let start = 0; start < set.count; start += batch) {
       const count = Math.min(batch, set.count - start);
-      const input = new ort.Tensor('float32', set.inputs.slice(start * pictureSize, (start + count) * pictureSize), [count, ...set.pictureDims]);
+      const input = new ort.Tensor('float32', set.inputs.slice(start * pictureSize, (start + count) * pictureSize), [
+        count,
+        ...set.pictureDims,
+      ]);
       const result = await session.run({ [inputName]: input });
       rows.push(result[outputName].data as Float32Array);
     }

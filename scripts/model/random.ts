@@ -27,7 +27,7 @@ const { imul, sqrt, log, cos, floor, PI } = Math;
  * Seeds are mixed once so that neighbouring seeds (1, 2, 3) start far apart.
  */
 export function createRandom(seed: number): Random {
-  let state = (imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 0x6d2b79f5;
+  let state = imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0 || 0x6d2b79f5;
   const next = () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;

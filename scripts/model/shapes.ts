@@ -109,7 +109,20 @@ function unitOutline(label: Exclude<ShapeLabel, 'circle'>): Array<[number, numbe
       // A plus sign whose arms reach the circumcircle: half-width w, arm end at sqrt(1 - w^2).
       const w = 0.3;
       const l = Math.sqrt(1 - w * w);
-      return [[-w, -l], [w, -l], [w, -w], [l, -w], [l, w], [w, w], [w, l], [-w, l], [-w, w], [-l, w], [-l, -w], [-w, -w]];
+      return [
+        [-w, -l],
+        [w, -l],
+        [w, -w],
+        [l, -w],
+        [l, w],
+        [w, w],
+        [w, l],
+        [-w, l],
+        [-w, w],
+        [-l, w],
+        [-l, -w],
+        [-w, -w],
+      ];
     }
   }
 }
@@ -144,7 +157,10 @@ export function shapeSvg(spec: ShapeSpec): string {
 
 /** Renders a spec to encoded image bytes (PNG or JPEG), as a user would upload them. */
 export async function renderShape(spec: ShapeSpec): Promise<Buffer> {
-  const pixels = await sharp(Buffer.from(shapeSvg(spec))).removeAlpha().raw().toBuffer();
+  const pixels = await sharp(Buffer.from(shapeSvg(spec)))
+    .removeAlpha()
+    .raw()
+    .toBuffer();
   const noise = createRandom(spec.noiseSeed);
   for (let i = 0; i < pixels.length; i++) pixels[i] = clampByte(pixels[i] + spec.noiseSigma * noise.normal());
   const image = sharp(pixels, { raw: { width: spec.size, height: spec.size, channels: 3 } });

@@ -3,7 +3,7 @@
  * Training data goes through `preprocess` with this same manifest, so training and serving see
  * identical tensors.
  */
-import { validateManifest, type ModelManifest } from '../../shared/predict/manifest';
+import { type ModelManifest, validateManifest } from '../../shared/predict/manifest';
 import { SHAPE_LABELS } from './shapes';
 
 /** Side of the model input. 32x32 is enough to tell the shapes apart and keeps JS training to minutes. */

@@ -8,7 +8,7 @@
  * exported wrongly.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { hwioToOihw, OnnxGraphBuilder, samePads, type GraphValue } from './onnxExport';
+import { type GraphValue, hwioToOihw, OnnxGraphBuilder, samePads } from './onnxExport';
 
 interface LayerConfig {
   activation?: string;
@@ -44,9 +44,18 @@ export function layersModelToOnnx(model: tf.LayersModel, inputName: string, outp
       const strides = pair(config.strides, 1);
       const [, inH, inW] = (layer.input as tf.SymbolicTensor).shape as number[];
       const kernelShape = kernel.shape as [number, number, number, number];
-      const pads = config.padding === 'same' ? samePads(inH, inW, [kernelShape[0], kernelShape[1]], strides) : ([0, 0, 0, 0] as [number, number, number, number]);
-      if (config.padding !== 'same' && config.padding !== 'valid') throw new Error(`${layer.name}: padding ${config.padding} is not exported`);
-      current = graph.conv(current, { weight: hwioToOihw(values(kernel), kernelShape), bias: bias ? values(bias) : undefined, strides, pads });
+      const pads =
+        config.padding === 'same'
+          ? samePads(inH, inW, [kernelShape[0], kernelShape[1]], strides)
+          : ([0, 0, 0, 0] as [number, number, number, number]);
+      if (config.padding !== 'same' && config.padding !== 'valid')
+        throw new Error(`${layer.name}: padding ${config.padding} is not exported`);
+      current = graph.conv(current, {
+        weight: hwioToOihw(values(kernel), kernelShape),
+        bias: bias ? values(bias) : undefined,
+        strides,
+        pads,
+      });
     } else if (kind === 'GlobalAveragePooling2D') {
       current = graph.flatten(graph.globalAveragePool(current));
     } else if (kind === 'Dense') {

@@ -7,8 +7,8 @@
  * symmetries from a seeded stream, and nothing uses dropout or Math.random.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createRandom } from './random';
 import type { ShapeSet } from './dataset';
+import { createRandom } from './random';
 
 export interface CnnOptions {
   inputSize: number;
@@ -38,7 +38,9 @@ export function buildCnn({ inputSize, classes, filters, seed }: CnnOptions): tf.
     ),
   );
   model.add(tf.layers.globalAveragePooling2d({}));
-  model.add(tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }) }));
+  model.add(
+    tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }) }),
+  );
   return model;
 }
 
@@ -66,8 +68,18 @@ export function dihedral(x: tf.Tensor4D, k: number): tf.Tensor4D {
 /** The epoch's pictures in `order`, picture i transformed by symmetry `transforms[i]`. */
 function augmentedEpoch(x: tf.Tensor4D, order: number[], transforms: number[]): tf.Tensor4D {
   return tf.tidy(() => {
-    const positions = Array.from({ length: 8 }, (_, k) => order.map((_, p) => p).filter((p) => transforms[p] === k)).filter((group) => group.length > 0);
-    const parts = positions.map((group) => dihedral(tf.gather(x, group.map((p) => order[p])), transforms[group[0]]));
+    const positions = Array.from({ length: 8 }, (_, k) => order.map((_, p) => p).filter((p) => transforms[p] === k)).filter(
+      (group) => group.length > 0,
+    );
+    const parts = positions.map((group) =>
+      dihedral(
+        tf.gather(
+          x,
+          group.map((p) => order[p]),
+        ),
+        transforms[group[0]],
+      ),
+    );
     // Rows are now grouped by symmetry; put them back in epoch order.
     const row = new Array<number>(order.length);
     positions.flat().forEach((p, j) => (row[p] = j));
@@ -93,14 +105,18 @@ export async function train(model: tf.Sequential, set: ShapeSet, options: TrainO
   const x = toNhwc(set);
   const y = tf.oneHot(tf.tensor1d(set.labels, 'int32'), model.outputs[0].shape[1] as number);
   const indices = Array.from({ length: set.count }, (_, i) => i);
-  const decay = Math.pow(options.finalLearningRate / options.learningRate, 1 / Math.max(1, options.epochs - 1));
+  const decay = (options.finalLearningRate / options.learningRate) ** (1 / Math.max(1, options.epochs - 1));
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       const started = performance.now();
       // Adam reads its learning rate at every step; tfjs has no schedule API for it, so set it directly.
-      (optimizer as unknown as { learningRate: number }).learningRate = options.learningRate * Math.pow(decay, epoch - 1);
+      (optimizer as unknown as { learningRate: number }).learningRate = options.learningRate * decay ** (epoch - 1);
       const order = rng.shuffled(indices);
-      const xs = augmentedEpoch(x, order, order.map(() => rng.int(0, 7)));
+      const xs = augmentedEpoch(
+        x,
+        order,
+        order.map(() => rng.int(0, 7)),
+      );
       const ys = tf.gather(y, order);
       // fit's own shuffle uses Math.random: off, the order above is the seeded one.
       const history = await model.fit(xs, ys, { epochs: 1, batchSize: options.batchSize, shuffle: false, verbose: 0 });

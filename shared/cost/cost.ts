@@ -1,4 +1,4 @@
-import { PRICES, type Arch, type Prices } from './prices';
+import { type Arch, PRICES, type Prices } from './prices';
 
 /**
  * Monthly AWS cost of the pipeline's per-image work, from a measured time per image and the price
@@ -91,7 +91,7 @@ export function computeCost(inputs: CostInputs, prices: Prices = PRICES): CostRe
   // The free tier belongs to the account, not to a function: it is taken off the totals of each
   // resource and shared between the paths in proportion to their use.
   const share = (used: number, total: number, freeAmount: number, value: number) =>
-    inputs.freeTier && total > 0 ? (Math.min(total, freeAmount) * (used / total)) * value : 0;
+    inputs.freeTier && total > 0 ? Math.min(total, freeAmount) * (used / total) * value : 0;
   const totalInvocations = perPath.reduce((sum, p) => sum + p.invocations, 0);
   const totalGbSeconds = perPath.reduce((sum, p) => sum + p.gbSeconds, 0);
   const totalSqs = perPath.reduce((sum, p) => sum + p.sqsRequests, 0);

@@ -24,4 +24,3 @@ export function planSizes(width: number, height: number, sizes: readonly number[
       };
     });
 }
-

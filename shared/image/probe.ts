@@ -1,8 +1,8 @@
 import sharp from 'sharp';
 import type { LimitsConfig } from '../config';
 import { PermanentError } from '../errors';
-import { requireAllowedFormat, type InputFormat } from './sniff';
 import { classifySharpError } from './sharpErrors';
+import { type InputFormat, requireAllowedFormat } from './sniff';
 import { countTiffDirectories } from './tiffDirectories';
 
 /**
@@ -21,7 +21,18 @@ export const MAX_INPUT_EDGE = 65535;
  * 65535x1525 at 1 GB.
  */
 export const BYTES_PER_LIMIT_PIXEL = 4;
-const BYTES_PER_SAMPLE: Record<string, number> = { uchar: 1, char: 1, ushort: 2, short: 2, uint: 4, int: 4, float: 4, complex: 8, double: 8, dpcomplex: 16 };
+const BYTES_PER_SAMPLE: Record<string, number> = {
+  uchar: 1,
+  char: 1,
+  ushort: 2,
+  short: 2,
+  uint: 4,
+  int: 4,
+  float: 4,
+  complex: 8,
+  double: 8,
+  dpcomplex: 16,
+};
 /**
  * Formats that hold several times their decoded size while decoding. AVIF: libheif and the AV1
  * decoder keep YUV planes and reference buffers besides the RGB copy; an 11 MB 48 MP RGBA AVIF,

@@ -38,7 +38,10 @@ export function sniffFormat(bytes: Buffer): SniffResult | undefined {
   if (ascii(bytes, 0, 5) === '%PDF-') return { format: 'pdf', allowed: false };
   if (startsWith(bytes, [0x42, 0x4d])) return { format: 'bmp', allowed: false };
   if (startsWith(bytes, [0x00, 0x00, 0x01, 0x00])) return { format: 'ico', allowed: false };
-  const text = ascii(bytes, 0, Math.min(bytes.length, SNIFF_BYTES)).replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart().toLowerCase();
+  const text = ascii(bytes, 0, Math.min(bytes.length, SNIFF_BYTES))
+    .replace(/^\uFEFF|^\xEF\xBB\xBF/, '')
+    .trimStart()
+    .toLowerCase();
   if (text.startsWith('<svg') || ((text.startsWith('<?xml') || text.startsWith('<!doctype svg')) && bytes.includes('<svg'))) {
     return { format: 'svg', allowed: false };
   }

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import type { LimitsConfig, OutputFormat, ThumbnailConfig } from '../config';
 import { CONTENT_TYPES, encodeAs } from './encode';
 import { planSizes } from './plan';
-import { probeImage, type ProbedImage } from './probe';
+import { type ProbedImage, probeImage } from './probe';
 import { classifySharpError } from './sharpErrors';
 
 export interface Thumbnail {

@@ -1,6 +1,6 @@
 import type { OutputFormat } from '../config';
 import { normalizeETag } from '../events';
-import { predictionKey, PREDICTIONS_PREFIX } from '../predict/predictObject';
+import { PREDICTIONS_PREFIX, predictionKey } from '../predict/predictObject';
 import { thumbnailKey } from '../resize/thumbnailKeys';
 import type { DlqRow } from './dlqRows';
 import { formatTable, shortTime } from './dlqRows';
@@ -111,7 +111,11 @@ export function expectedOutputs(key: string, rules: Pick<AuditRules, 'thumbnails
 }
 
 /** Marker objects worth a HEAD: those of families whose every output is listed (otherwise the family is incomplete anyway). */
-export function markersToCheck(uploads: readonly UploadObject[], outputKeys: ReadonlySet<string>, rules: Pick<AuditRules, 'thumbnails' | 'outputs'>): string[] {
+export function markersToCheck(
+  uploads: readonly UploadObject[],
+  outputKeys: ReadonlySet<string>,
+  rules: Pick<AuditRules, 'thumbnails' | 'outputs'>,
+): string[] {
   const markers = new Set<string>();
   for (const upload of uploads) {
     for (const plan of expectedOutputs(upload.key, rules)) {
@@ -129,7 +133,11 @@ export function deadLetterFor(upload: UploadObject, uploadsBucket: string, rows:
   return rows.find((row) => {
     if (row.objects.length === 0) return row.sourceKey === upload.key && (row.sourceBucket ?? uploadsBucket) === uploadsBucket;
     return row.objects.some(
-      (object) => object.kind === 'created' && object.key === upload.key && object.bucket === uploadsBucket && (!object.eTag || !eTag || object.eTag === eTag),
+      (object) =>
+        object.kind === 'created' &&
+        object.key === upload.key &&
+        object.bucket === uploadsBucket &&
+        (!object.eTag || !eTag || object.eTag === eTag),
     );
   });
 }
@@ -145,7 +153,9 @@ function judgeFamily(upload: UploadObject, plan: FamilyPlan, input: AuditInput):
   if (absent.length === 0) {
     const markerETag = input.markerETags.get(plan.marker);
     if (eTag !== undefined && markerETag === eTag) return { family, status: 'complete', detail: 'ok' };
-    incomplete = markerETag ? `outputs are from another version of the object (source-etag ${markerETag}, upload ${eTag ?? '?'})` : `${plan.marker} has no source-etag`;
+    incomplete = markerETag
+      ? `outputs are from another version of the object (source-etag ${markerETag}, upload ${eTag ?? '?'})`
+      : `${plan.marker} has no source-etag`;
   } else if (absent.length === plan.expected.length && absent.length > 1) {
     incomplete = `none of its ${absent.length} ${family} (${plan.marker}, ...)`;
   } else {
@@ -173,7 +183,8 @@ function judgeFamily(upload: UploadObject, plan: FamilyPlan, input: AuditInput):
     };
   }
   const depth = input.queueDepths[family];
-  if (depth > 0) return { family, status: 'pending', pendingBecause: 'queue', detail: `${incomplete}; its queue still holds ${depth} message(s)` };
+  if (depth > 0)
+    return { family, status: 'pending', pendingBecause: 'queue', detail: `${incomplete}; its queue still holds ${depth} message(s)` };
   return { family, status: 'missing', detail: incomplete };
 }
 
@@ -240,6 +251,11 @@ export function formatAuditReport(report: AuditReport, where: { thumbnailsBucket
     );
   }
   for (const warning of report.warnings) lines.push('', `warning: ${warning}`);
-  lines.push('', report.ok ? 'OK: every upload has its outputs or a DLQ entry.' : `MISSING: ${summary.missing} upload(s) have neither outputs nor a DLQ entry.`);
+  lines.push(
+    '',
+    report.ok
+      ? 'OK: every upload has its outputs or a DLQ entry.'
+      : `MISSING: ${summary.missing} upload(s) have neither outputs nor a DLQ entry.`,
+  );
   return lines.join('\n');
 }

@@ -1,8 +1,8 @@
 import { ListObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { headObjectMetadata } from '../storage';
-import { markersToCheck, reconcileAudit, type AuditReport, type AuditRules, type UploadObject } from './audit';
-import { parseDlqMessage, type DlqRow } from './dlqRows';
+import { type AuditReport, type AuditRules, markersToCheck, reconcileAudit, type UploadObject } from './audit';
+import { type DlqRow, parseDlqMessage } from './dlqRows';
 import { peekQueue, queueDepth, type ScanOptions } from './scanQueue';
 
 /** Where an audit looks: the two buckets, the DLQs and the main queues (for in-flight work). */
@@ -21,8 +21,8 @@ export interface AuditOptions extends Omit<AuditRules, 'now' | 'uploadsBucket'> 
   now?: () => Date;
 }
 
-const summary = (object: { Key?: string; ETag?: string; LastModified?: Date; Size?: number }): UploadObject => ({
-  key: object.Key!,
+const summary = (key: string, object: { ETag?: string; LastModified?: Date; Size?: number }): UploadObject => ({
+  key,
   eTag: object.ETag,
   lastModified: object.LastModified,
   size: object.Size,
@@ -33,7 +33,7 @@ async function listV2(s3: S3Client, bucket: string, prefix: string | undefined):
   let token: string | undefined;
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) if (object.Key !== undefined) objects.push(summary(object));
+    for (const object of page.Contents ?? []) if (object.Key !== undefined) objects.push(summary(object.Key, object));
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return objects;
@@ -45,7 +45,7 @@ async function listV1(s3: S3Client, bucket: string, prefix: string | undefined):
   for (;;) {
     const page = await s3.send(new ListObjectsCommand({ Bucket: bucket, Prefix: prefix, Marker: marker }));
     const contents = (page.Contents ?? []).filter((object) => object.Key !== undefined);
-    objects.push(...contents.map(summary));
+    for (const object of contents) if (object.Key !== undefined) objects.push(summary(object.Key, object));
     if (!page.IsTruncated || contents.length === 0) return objects;
     marker = page.NextMarker ?? contents[contents.length - 1].Key;
   }
@@ -80,7 +80,8 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   return results;
 }
 
-const isMissingQueue = (error: unknown) => /QueueDoesNotExist|NonExistentQueue/.test(`${(error as Error).name} ${(error as Error).message}`);
+const isMissingQueue = (error: unknown) =>
+  /QueueDoesNotExist|NonExistentQueue/.test(`${(error as Error).name} ${(error as Error).message}`);
 
 /**
  * Gathers what the audit reconciles, in an order that cannot report in-flight work as missing:
@@ -89,7 +90,11 @@ const isMissingQueue = (error: unknown) => /QueueDoesNotExist|NonExistentQueue/.
  * either its outputs or its DLQ message, and both are read later. (A redrive or a hand deletion
  * running at the same time can still fool it; run it again.)
  */
-export async function runAudit(clients: { s3: S3Client; sqs: SQSClient }, target: AuditTarget, options: AuditOptions): Promise<AuditReport> {
+export async function runAudit(
+  clients: { s3: S3Client; sqs: SQSClient },
+  target: AuditTarget,
+  options: AuditOptions,
+): Promise<AuditReport> {
   const { s3, sqs } = clients;
   const rules = { thumbnails: options.thumbnails, outputs: options.outputs };
   const warnings: string[] = [];
@@ -114,7 +119,8 @@ export async function runAudit(clients: { s3: S3Client; sqs: SQSClient }, target
     if (!url) return [];
     try {
       const { messages, truncated } = await peekQueue(sqs, url, options.scan);
-      if (truncated) warnings.push(`the ${queue} DLQ holds more messages than were read; uploads it names beyond them may be reported missing`);
+      if (truncated)
+        warnings.push(`the ${queue} DLQ holds more messages than were read; uploads it names beyond them may be reported missing`);
       return messages.map((message) => parseDlqMessage(message, { queue, maxReceiveCount: options.maxReceiveCount }));
     } catch (error) {
       if (!required && isMissingQueue(error)) {
@@ -130,6 +136,16 @@ export async function runAudit(clients: { s3: S3Client; sqs: SQSClient }, target
     any: await readDlq('delivery', target.dlqUrls.delivery, false),
   };
 
-  const report = reconcileAudit({ ...rules, uploadsBucket: target.uploadsBucket, graceSeconds: options.graceSeconds, now, uploads, outputKeys, markerETags, deadLetters, queueDepths });
+  const report = reconcileAudit({
+    ...rules,
+    uploadsBucket: target.uploadsBucket,
+    graceSeconds: options.graceSeconds,
+    now,
+    uploads,
+    outputKeys,
+    markerETags,
+    deadLetters,
+    queueDepths,
+  });
   return { ...report, warnings: [...warnings, ...report.warnings] };
 }

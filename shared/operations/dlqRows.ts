@@ -66,7 +66,14 @@ export function objectsInBody(body: string): { objects: DlqObject[]; problem?: s
   try {
     const events = parseS3MessageBody(body);
     if (events.length === 0) return { objects: [], problem: 'the body is an s3:TestEvent, which names no object' };
-    return { objects: events.map((event) => ({ kind: event.kind, bucket: event.bucket, key: event.key, ...(event.eTag && { eTag: normalizeETag(event.eTag) }) })) };
+    return {
+      objects: events.map((event) => ({
+        kind: event.kind,
+        bucket: event.bucket,
+        key: event.key,
+        ...(event.eTag && { eTag: normalizeETag(event.eTag) }),
+      })),
+    };
   } catch (error) {
     return { objects: [], problem: (error as Error).message };
   }
@@ -129,6 +136,7 @@ export function parseDlqMessage(message: Message, context: RowContext): DlqRow {
 
 /** Control characters (possible in S3 keys) would break a table line: shown escaped instead. */
 export function printable(value: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   return value.replace(/[\x00-\x1f\x7f-\x9f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
@@ -139,7 +147,12 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
   const cells = [headers, ...rows].map((row) => row.map((cell) => clip(printable(cell), maxWidth)));
   const widths = headers.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? '').length)));
   return cells
-    .map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ').trimEnd())
+    .map((row) =>
+      row
+        .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column])))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 

@@ -19,12 +19,14 @@ const PERMANENT: Record<PermanentReason, ReasonInfo> = {
   },
   'unsupported-format': {
     failureClass: 'permanent',
-    meaning: 'a real file of a format the pipeline refuses (SVG, PDF, HEIC/HEIF, BMP, ICO, ...): only JPEG, PNG, WebP, GIF, TIFF and AVIF are decoded',
+    meaning:
+      'a real file of a format the pipeline refuses (SVG, PDF, HEIC/HEIF, BMP, ICO, ...): only JPEG, PNG, WebP, GIF, TIFF and AVIF are decoded',
     action: 'convert it to one of those formats and upload it again',
   },
   'too-many-pixels': {
     failureClass: 'permanent',
-    meaning: 'too big to decode safely, judged from the header before decoding: over limits.maxInputPixels, an edge over 65,535 px, or a decoded size over the pixel limit x 4 bytes (decompression bombs, 16-bit/float images)',
+    meaning:
+      'too big to decode safely, judged from the header before decoding: over limits.maxInputPixels, an edge over 65,535 px, or a decoded size over the pixel limit x 4 bytes (decompression bombs, 16-bit/float images)',
     action: 'downscale before uploading, or raise MAX_INPUT_PIXELS (and memory) deliberately, then redrive',
   },
   'too-many-frames': {
@@ -82,7 +84,8 @@ const TRANSIENT: Record<TransientReason, ReasonInfo> = {
   },
   'dlq-unavailable': {
     failureClass: 'transient',
-    meaning: 'the function could not reach its DLQ (no URL configured, or SQS refused); such messages usually arrive as max-receives instead, since the DLQ was unreachable',
+    meaning:
+      'the function could not reach its DLQ (no URL configured, or SQS refused); such messages usually arrive as max-receives instead, since the DLQ was unreachable',
     action: 'check RESIZE_DLQ_URL / PREDICT_DLQ_URL and sqs:SendMessage on the DLQ, then redrive',
   },
   'model-unavailable': {
@@ -101,7 +104,8 @@ const TRANSIENT: Record<TransientReason, ReasonInfo> = {
 export const DERIVED_REASONS = {
   'max-receives': {
     failureClass: 'unknown',
-    meaning: "the queue's redrive policy moved the message after maxReceiveCount receives without a reason recorded: the function crashed, ran out of memory or timed out",
+    meaning:
+      "the queue's redrive policy moved the message after maxReceiveCount receives without a reason recorded: the function crashed, ran out of memory or timed out",
     action: "search the function's logs for the key (out of memory? timeout?), fix, then redrive",
   },
   'delivery-failed': {
@@ -117,4 +121,4 @@ export const REASONS: Readonly<Record<string, ReasonInfo>> = { ...PERMANENT, ...
 
 export const REASON_CODES: readonly string[] = Object.keys(REASONS);
 
-export const isKnownReason = (code: string) => Object.prototype.hasOwnProperty.call(REASONS, code);
+export const isKnownReason = (code: string) => Object.hasOwn(REASONS, code);

@@ -1,15 +1,15 @@
 import {
   DeleteMessageCommand,
   ListMessageMoveTasksCommand,
-  SendMessageCommand,
-  StartMessageMoveTaskCommand,
   type Message,
   type MessageAttributeValue,
+  SendMessageCommand,
   type SQSClient,
+  StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { DLQ_ATTRIBUTES } from '../deadLetter';
-import { parseDlqMessage, type DlqRow, type RowContext } from './dlqRows';
-import { peekQueue, queueArn, scanQueue, type ScanOptions } from './scanQueue';
+import { type DlqRow, parseDlqMessage, type RowContext } from './dlqRows';
+import { peekQueue, queueArn, type ScanOptions, scanQueue } from './scanQueue';
 
 export interface RedriveRequest {
   sqs: SQSClient;
@@ -94,7 +94,9 @@ export async function moveWithTask(
       );
     }
     if (Date.now() - started > timeoutMs) {
-      throw new MoveTaskError(`the move task is still running after ${Math.round(timeoutMs / 1000)} s (${task.ApproximateNumberOfMessagesMoved ?? 0} moved so far); it continues on the server`);
+      throw new MoveTaskError(
+        `the move task is still running after ${Math.round(timeoutMs / 1000)} s (${task.ApproximateNumberOfMessagesMoved ?? 0} moved so far); it continues on the server`,
+      );
     }
     await sleep(pollMs);
   }
@@ -116,14 +118,18 @@ export async function moveByResending(request: RedriveRequest): Promise<Pick<Red
     async (message) => {
       const row = parseDlqMessage(message, context);
       if (!matchesReason(row, reason)) return 'keep';
-      await sqs.send(new SendMessageCommand({ QueueUrl: sourceUrl, MessageBody: message.Body ?? '', MessageAttributes: attributesToResend(message) }));
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: sourceUrl, MessageBody: message.Body ?? '', MessageAttributes: attributesToResend(message) }),
+      );
       rows.push(row);
       try {
         await sqs.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: message.ReceiptHandle! }));
         return 'deleted';
       } catch (error) {
         notDeleted++;
-        request.log?.(`sent ${row.messageId} back but could not delete it from the DLQ (${(error as Error).message}); it will be redriven again next time`);
+        request.log?.(
+          `sent ${row.messageId} back but could not delete it from the DLQ (${(error as Error).message}); it will be redriven again next time`,
+        );
         return 'keep';
       }
     },

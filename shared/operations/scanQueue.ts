@@ -2,8 +2,8 @@ import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   GetQueueAttributesCommand,
-  ReceiveMessageCommand,
   type Message,
+  ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 
@@ -27,7 +27,7 @@ export interface ScanOptions {
 }
 
 /** What the visitor decides for a message: keep it in the queue (the default), or it was deleted. */
-export type Visit = (message: Message) => Promise<'keep' | 'deleted' | void>;
+export type Visit = (message: Message) => Promise<'keep' | 'deleted' | undefined>;
 
 export interface ScanResult {
   seen: number;
@@ -111,14 +111,20 @@ export async function releaseMessages(sqs: SQSClient, queueUrl: string, receiptH
     } catch {
       // The batch call itself failed (older emulators): one by one, each failure ignored as above.
       for (const handle of chunk) {
-        await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 })).catch(() => undefined);
+        await sqs
+          .send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }))
+          .catch(() => undefined);
       }
     }
   }
 }
 
 /** Reads every message of a queue, leaving all of them in it. */
-export async function peekQueue(sqs: SQSClient, queueUrl: string, options: ScanOptions = {}): Promise<{ messages: Message[]; truncated: boolean }> {
+export async function peekQueue(
+  sqs: SQSClient,
+  queueUrl: string,
+  options: ScanOptions = {},
+): Promise<{ messages: Message[]; truncated: boolean }> {
   const messages: Message[] = [];
   const { truncated } = await scanQueue(sqs, queueUrl, async (message) => void messages.push(message), options);
   return { messages, truncated };

@@ -25,10 +25,16 @@ export async function createClassifier(model: Uint8Array, manifest: ModelManifes
     executionProviders: ['cpu'],
   });
   if (!session.inputNames.includes(manifest.inputName)) {
-    throw new ManifestError('inputName', `the graph has no input ${JSON.stringify(manifest.inputName)} (it has ${session.inputNames.join(', ')})`);
+    throw new ManifestError(
+      'inputName',
+      `the graph has no input ${JSON.stringify(manifest.inputName)} (it has ${session.inputNames.join(', ')})`,
+    );
   }
   if (!session.outputNames.includes(manifest.outputName)) {
-    throw new ManifestError('outputName', `the graph has no output ${JSON.stringify(manifest.outputName)} (it has ${session.outputNames.join(', ')})`);
+    throw new ManifestError(
+      'outputName',
+      `the graph has no output ${JSON.stringify(manifest.outputName)} (it has ${session.outputNames.join(', ')})`,
+    );
   }
   return {
     manifest,
@@ -37,7 +43,10 @@ export async function createClassifier(model: Uint8Array, manifest: ModelManifes
       const outputs = await session.run({ [manifest.inputName]: input });
       const scores = outputs[manifest.outputName].data as Float32Array;
       if (scores.length !== manifest.labels.length) {
-        throw new ManifestError('labels', `the model returns ${scores.length} scores but the manifest lists ${manifest.labels.length} labels`);
+        throw new ManifestError(
+          'labels',
+          `the model returns ${scores.length} scores but the manifest lists ${manifest.labels.length} labels`,
+        );
       }
       return manifest.outputType === 'logits' ? softmax(scores) : Float32Array.from(scores);
     },

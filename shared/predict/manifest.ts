@@ -37,14 +37,18 @@ type Json = Record<string, unknown>;
 
 const nonEmptyString = (manifest: Json, field: string): string => {
   const value = manifest[field];
-  if (typeof value !== 'string' || value.trim() === '') throw new ManifestError(field, `expected a non-empty string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new ManifestError(field, `expected a non-empty string, got ${JSON.stringify(value)}`);
   return value;
 };
 
 const positiveNumber = (manifest: Json, field: string, integer: boolean, max = Number.MAX_SAFE_INTEGER): number => {
   const value = manifest[field];
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max || (integer && !Number.isInteger(value))) {
-    throw new ManifestError(field, `expected a positive ${integer ? 'integer' : 'number'}${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got ${JSON.stringify(value)}`);
+    throw new ManifestError(
+      field,
+      `expected a positive ${integer ? 'integer' : 'number'}${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 };
@@ -59,7 +63,11 @@ const oneOf = <T extends string>(manifest: Json, field: string, allowed: readonl
 
 const triple = (manifest: Json, field: string, positive: boolean): [number, number, number] => {
   const value = manifest[field];
-  if (!Array.isArray(value) || value.length !== 3 || !value.every((item) => typeof item === 'number' && Number.isFinite(item) && (!positive || item > 0))) {
+  if (
+    !Array.isArray(value) ||
+    value.length !== 3 ||
+    !value.every((item) => typeof item === 'number' && Number.isFinite(item) && (!positive || item > 0))
+  ) {
     throw new ManifestError(field, `expected 3 ${positive ? 'positive ' : ''}numbers (one per channel), got ${JSON.stringify(value)}`);
   }
   return value as [number, number, number];

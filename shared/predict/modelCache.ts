@@ -1,5 +1,5 @@
 import { TransientError } from '../errors';
-import { createClassifier, type Classifier } from './classifier';
+import { type Classifier, createClassifier } from './classifier';
 import { parseManifest } from './manifest';
 import type { ModelFiles } from './modelStore';
 

@@ -1,6 +1,6 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
-import { parseModelUri, type PredictionConfig } from '../config';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type PredictionConfig, parseModelUri } from '../config';
 import type { ModelSource } from './modelCache';
 import { fetchModelFiles, fetchModelFingerprint, parseS3Uri } from './modelStore';
 

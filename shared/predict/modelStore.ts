@@ -1,6 +1,6 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 export interface ModelFiles {
   model: Uint8Array;
@@ -29,9 +29,13 @@ const fingerprintOf = (modelETag?: string, manifestETag?: string) => `${modelETa
 export async function fetchModelFiles(s3: S3Client, location: S3Location): Promise<ModelFiles> {
   const get = (file: string) => s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.prefix + file }));
   const [model, manifest] = await Promise.all([get(MODEL_FILE), get(MANIFEST_FILE)]);
+  const body = (response: typeof model, file: string) => {
+    if (!response.Body) throw new Error(`${location.prefix}${file} came back without a body`);
+    return response.Body;
+  };
   return {
-    model: await model.Body!.transformToByteArray(),
-    manifestText: await manifest.Body!.transformToString('utf8'),
+    model: await body(model, MODEL_FILE).transformToByteArray(),
+    manifestText: await body(manifest, MANIFEST_FILE).transformToString('utf8'),
     fingerprint: fingerprintOf(model.ETag, manifest.ETag),
   };
 }
@@ -45,12 +49,19 @@ export async function fetchModelFingerprint(s3: S3Client, location: S3Location):
 
 /** A model folder on disk (the CLI's `--model <dir>`). */
 export async function readModelDirectory(directory: string): Promise<ModelFiles> {
-  const [model, manifestText] = await Promise.all([readFile(path.join(directory, MODEL_FILE)), readFile(path.join(directory, MANIFEST_FILE), 'utf8')]);
+  const [model, manifestText] = await Promise.all([
+    readFile(path.join(directory, MODEL_FILE)),
+    readFile(path.join(directory, MANIFEST_FILE), 'utf8'),
+  ]);
   return { model, manifestText, fingerprint: `file:${directory}` };
 }
 
 /** Writes a model; the manifest goes last, so a reader that sees the new manifest also finds the new graph. */
-export async function uploadModelFiles(s3: S3Client, location: S3Location, files: Pick<ModelFiles, 'model' | 'manifestText'>): Promise<void> {
+export async function uploadModelFiles(
+  s3: S3Client,
+  location: S3Location,
+  files: Pick<ModelFiles, 'model' | 'manifestText'>,
+): Promise<void> {
   const put = (file: string, body: Uint8Array | string, contentType: string) =>
     s3.send(new PutObjectCommand({ Bucket: location.bucket, Key: location.prefix + file, Body: body, ContentType: contentType }));
   await put(MODEL_FILE, files.model, 'application/octet-stream');

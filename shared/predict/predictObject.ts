@@ -1,19 +1,19 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { PipelineConfig } from '../config';
 import { PermanentError } from '../errors';
 import { normalizeETag, type S3ObjectEvent } from '../events';
 import { probeImage } from '../image/probe';
 import { classifySharpError } from '../image/sharpErrors';
 import { METRICS, MetricUnit, traced } from '../observability';
-import { MAX_S3_KEY_BYTES, encodeMetadataValue } from '../resize/thumbnailKeys';
+import { encodeMetadataValue, MAX_S3_KEY_BYTES } from '../resize/thumbnailKeys';
 import { assertReadableSource, writeFromCurrentSource } from '../sourceObject';
 import { deleteObjects, headObjectMetadata, putObject } from '../storage';
 import type { Classifier } from './classifier';
 import type { ModelCache } from './modelCache';
 import { preprocess } from './preprocess';
-import { topK, type LabelScore } from './scores';
+import { type LabelScore, topK } from './scores';
 
 export interface PredictDependencies {
   config: PipelineConfig;
@@ -43,7 +43,10 @@ export const PREDICTIONS_PREFIX = 'predictions/';
 export function predictionKey(sourceKey: string): string {
   const key = `${PREDICTIONS_PREFIX}${sourceKey}.json`;
   if (Buffer.byteLength(key, 'utf8') > MAX_S3_KEY_BYTES) {
-    throw new PermanentError('key-too-long', `prediction key would be ${Buffer.byteLength(key, 'utf8')} bytes, over S3's ${MAX_S3_KEY_BYTES}-byte limit`);
+    throw new PermanentError(
+      'key-too-long',
+      `prediction key would be ${Buffer.byteLength(key, 'utf8')} bytes, over S3's ${MAX_S3_KEY_BYTES}-byte limit`,
+    );
   }
   return key;
 }
@@ -62,7 +65,12 @@ export interface ClassifiedImage {
  * the header, before decoding), then preprocesses and runs the model: what the predict function
  * and `pipeline predict` share.
  */
-export async function classifyImage(data: Buffer, classifier: Classifier, config: PipelineConfig, tracer?: Tracer): Promise<ClassifiedImage> {
+export async function classifyImage(
+  data: Buffer,
+  classifier: Classifier,
+  config: PipelineConfig,
+  tracer?: Tracer,
+): Promise<ClassifiedImage> {
   const step = <T>(name: string, fn: () => Promise<T>) => (tracer ? traced(tracer, name, fn) : fn());
   let started = performance.now();
   const { probed, tensor } = await step('preprocess', async () => {
@@ -113,7 +121,12 @@ export async function predictObject(event: S3ObjectEvent, deps: PredictDependenc
       key,
       body: Buffer.from(JSON.stringify(written, null, 2)),
       contentType: 'application/json',
-      metadata: { 'source-bucket': event.bucket, 'source-key': encodeMetadataValue(event.key), 'source-etag': source.eTag ?? eventETag ?? '', model: modelId },
+      metadata: {
+        'source-bucket': event.bucket,
+        'source-key': encodeMetadataValue(event.key),
+        'source-etag': source.eTag ?? eventETag ?? '',
+        model: modelId,
+      },
     });
     return written;
   });

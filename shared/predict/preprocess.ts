@@ -40,7 +40,11 @@ export function toTensor(rgb: Uint8Array, manifest: ModelManifest): Preprocessed
  * Decodes, orients, drops alpha, converts to sRGB and fits the image to the model's input size,
  * then normalises. Call it on bytes already validated by the image probe.
  */
-export async function preprocess(input: Buffer | sharp.Sharp, manifest: ModelManifest, limitInputPixels?: number): Promise<PreprocessedImage> {
+export async function preprocess(
+  input: Buffer | sharp.Sharp,
+  manifest: ModelManifest,
+  limitInputPixels?: number,
+): Promise<PreprocessedImage> {
   const pipeline = Buffer.isBuffer(input) ? sharp(input, { limitInputPixels, failOn: 'warning' }) : input;
   const rgb = await pipeline
     .autoOrient()

@@ -1,6 +1,6 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { PipelineConfig } from '../config';
 import { normalizeETag, type S3ObjectEvent } from '../events';
 import { renderThumbnails } from '../image/thumbnails';

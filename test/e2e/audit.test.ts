@@ -1,9 +1,9 @@
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { AuditReport } from '../../shared/operations/audit';
 import { startTestStack, type TestStack } from '../helpers/localStack';
 
@@ -55,8 +55,10 @@ async function depth(queueUrl: string) {
 }
 
 const thumbnail = (size: number, key: string) => `${size}/${key}.webp`;
-const hasThumbnails = async (key: string) => (await Promise.all(SIZES.map((size) => t.exists('thumbnails', thumbnail(size, key))))).every(Boolean);
-const removeThumbnail = (size: number, key: string) => t.s3.send(new DeleteObjectCommand({ Bucket: 'thumbnails', Key: thumbnail(size, key) }));
+const hasThumbnails = async (key: string) =>
+  (await Promise.all(SIZES.map((size) => t.exists('thumbnails', thumbnail(size, key))))).every(Boolean);
+const removeThumbnail = (size: number, key: string) =>
+  t.s3.send(new DeleteObjectCommand({ Bucket: 'thumbnails', Key: thumbnail(size, key) }));
 
 const summaryOf = (report: AuditReport) => report.entries.map((entry) => [entry.key, entry.status]);
 
@@ -65,7 +67,11 @@ test('audit reports exactly the upload whose outputs were lost, and is clean onc
   await t.put('audit/poison.jpg', Buffer.from('<html>not an image</html>\n'));
   await t.put('audit/broken.jpg', photo);
   await t.waitFor(async () => (await hasThumbnails('audit/good.jpg')) && (await hasThumbnails('audit/broken.jpg')), 20_000, 'thumbnails');
-  await t.waitFor(async () => (await depth(t.queueUrls.resizeDlq)) === 1 && (await depth(t.queueUrls.resize)) === 0, 20_000, 'the poison image in the resize DLQ');
+  await t.waitFor(
+    async () => (await depth(t.queueUrls.resizeDlq)) === 1 && (await depth(t.queueUrls.resize)) === 0,
+    20_000,
+    'the poison image in the resize DLQ',
+  );
 
   // An operator (or a bug) loses one thumbnail of one upload.
   await removeThumbnail(256, 'audit/broken.jpg');

@@ -1,5 +1,5 @@
 import type { SQSBatchResponse } from 'aws-lambda';
-import { auditStack, burstImages, formatFigures, runBurst, verifyBurst, type BurstTarget } from '../../scripts/burst';
+import { auditStack, type BurstTarget, burstImages, formatFigures, runBurst, verifyBurst } from '../../scripts/burst';
 import { startTestStack, type TestStack } from '../helpers/localStack';
 
 /**

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,14 +71,24 @@ describe('pipeline resize', () => {
       ok: true,
       source: expect.objectContaining({ path: path.join(SAMPLES, 'landscape.jpg'), format: 'jpeg', width: 1800, height: 1200 }),
       outputs: [256, 512, 1024].map((size) =>
-        expect.objectContaining({ size, width: size, height: expect.any(Number), path: path.join(out, String(size), 'landscape.jpg.webp'), bytes: expect.any(Number) }),
+        expect.objectContaining({
+          size,
+          width: size,
+          height: expect.any(Number),
+          path: path.join(out, String(size), 'landscape.jpg.webp'),
+          bytes: expect.any(Number),
+        }),
       ),
     });
     for (const output of result.outputs) {
       const file = readFileSync(output.path);
       expect(file.length).toBe(output.bytes);
       const meta = await sharp(file).metadata();
-      expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({ format: 'webp', width: output.width, height: output.height });
+      expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({
+        format: 'webp',
+        width: output.width,
+        height: output.height,
+      });
     }
   });
 
@@ -86,7 +96,9 @@ describe('pipeline resize', () => {
     const out = path.join(scratch, 'resize-jpeg');
     const run = await pipeline(['resize', path.join(SAMPLES, 'landscape.jpg'), '--out', out, '--sizes', '100', '--format', 'jpeg']);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout).outputs).toEqual([expect.objectContaining({ size: 100, width: 100, path: path.join(out, '100', 'landscape.jpg.jpeg') })]);
+    expect(JSON.parse(run.stdout).outputs).toEqual([
+      expect.objectContaining({ size: 100, width: 100, path: path.join(out, '100', 'landscape.jpg.jpeg') }),
+    ]);
     expect((await sharp(path.join(out, '100', 'landscape.jpg.jpeg')).metadata()).format).toBe('jpeg');
   });
 
@@ -131,9 +143,18 @@ describe('against a running stack', () => {
     t = await startTestStack();
     // The seeded samples go through the pipeline at start, and their corrupt one lands in the DLQ:
     // take it out first, so the replay below is the only source of DLQ entries.
-    await t.waitFor(async () => ((await t.drain(t.queueUrls.resizeDlq)).length > 0 ? true : undefined), 20_000, 'the seeded corrupt sample in the DLQ');
+    await t.waitFor(
+      async () => ((await t.drain(t.queueUrls.resizeDlq)).length > 0 ? true : undefined),
+      20_000,
+      'the seeded corrupt sample in the DLQ',
+    );
     // Real-looking credentials in the shell must not leak into calls to the local stack.
-    env = { S3_PORT: String(t.ports.s3Port), SQS_PORT: String(t.ports.sqsPort), AWS_ACCESS_KEY_ID: 'AKIAEXPORTEDINSHELL1', AWS_SECRET_ACCESS_KEY: 'x' };
+    env = {
+      S3_PORT: String(t.ports.s3Port),
+      SQS_PORT: String(t.ports.sqsPort),
+      AWS_ACCESS_KEY_ID: 'AKIAEXPORTEDINSHELL1',
+      AWS_SECRET_ACCESS_KEY: 'x',
+    };
   });
 
   afterAll(async () => {
@@ -184,10 +205,15 @@ describe('against a running stack', () => {
 });
 
 test('replay without a running stack says so', async () => {
-  const run = await pipeline(['replay', 'events/resize-sqs.json'], { S3_PORT: String(await freePort()), SQS_PORT: String(await freePort()) });
+  const run = await pipeline(['replay', 'events/resize-sqs.json'], {
+    S3_PORT: String(await freePort()),
+    SQS_PORT: String(await freePort()),
+  });
   expect(run.code).toBe(1);
   expect(run.stdout).toBe('');
-  expect(run.stderr).toMatch(/the local stack is not running: nothing answers at http:\/\/127\.0\.0\.1:\d+ \(S3\); start it with `npm start`/);
+  expect(run.stderr).toMatch(
+    /the local stack is not running: nothing answers at http:\/\/127\.0\.0\.1:\d+ \(S3\); start it with `npm start`/,
+  );
 });
 
 test('start runs the stack in the foreground and stops cleanly on SIGINT', async () => {
@@ -197,8 +223,9 @@ test('start runs the stack in the foreground and stops cleanly on SIGINT', async
   child.stdout!.on('data', (chunk) => (stdout += chunk));
   const result = finish(child, 30_000);
   const deadline = Date.now() + 20_000;
-  while (!stdout.includes('Pipeline ready') && Date.now() < deadline && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 100));
-  expect(stdout).toMatch(/^S3  http:\/\/127\.0\.0\.1:\d+$/m);
+  while (!stdout.includes('Pipeline ready') && Date.now() < deadline && child.exitCode === null)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(stdout).toMatch(/^S3 {2}http:\/\/127\.0\.0\.1:\d+$/m);
   expect(stdout).toMatch(/^SQS http:\/\/127\.0\.0\.1:\d+$/m);
   expect(stdout).toContain('Pipeline ready');
   expect(stdout).toContain('npx pipeline upload photo.jpg --prefix holiday/');

@@ -1,9 +1,9 @@
-import type { SQSEvent } from 'aws-lambda';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseS3MessageBody } from '../../shared/events';
+import type { SQSEvent } from 'aws-lambda';
 import { SAMPLE_OBJECTS, SAMPLES_DIR } from '../../local/samples';
+import { parseS3MessageBody } from '../../shared/events';
 
 /** The sample events must stay replayable: real SQS shape, and sizes/ETags of the seeded samples. */
 
@@ -13,14 +13,23 @@ const load = (file: string): SQSEvent => JSON.parse(readFileSync(path.join(EVENT
 const md5 = (data: string | Buffer) => createHash('md5').update(data).digest('hex');
 
 test('the expected sample events exist', () => {
-  expect(eventFiles.sort()).toEqual(['resize-sqs-batch-with-poison.json', 'resize-sqs-special-key.json', 'resize-sqs.json', 's3-test-event.json']);
+  expect(eventFiles.sort()).toEqual([
+    'resize-sqs-batch-with-poison.json',
+    'resize-sqs-special-key.json',
+    'resize-sqs.json',
+    's3-test-event.json',
+  ]);
 });
 
 test.each(eventFiles)('%s is an SQS event as Lambda delivers it from the resize queue', (file) => {
   const event = load(file);
   expect(event.Records.length).toBeGreaterThan(0);
   for (const record of event.Records) {
-    expect(record).toMatchObject({ eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:resize', awsRegion: 'us-east-1' });
+    expect(record).toMatchObject({
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:resize',
+      awsRegion: 'us-east-1',
+    });
     expect(record.messageId).toMatch(/^[0-9a-f-]{36}$/);
     expect(record.attributes.ApproximateReceiveCount).toBe('1');
     expect(record.md5OfBody).toBe(md5(record.body));
@@ -34,7 +43,11 @@ test.each(eventFiles.filter((file) => file !== 's3-test-event.json'))('%s names 
       const sample = SAMPLE_OBJECTS.find((candidate) => candidate.key === object.key);
       expect(sample).toBeDefined();
       const data = readFileSync(path.join(SAMPLES_DIR, sample!.file));
-      expect({ bucket: object.bucket, size: object.size, eTag: object.eTag }).toEqual({ bucket: 'uploads', size: data.length, eTag: md5(data) });
+      expect({ bucket: object.bucket, size: object.size, eTag: object.eTag }).toEqual({
+        bucket: 'uploads',
+        size: data.length,
+        eTag: md5(data),
+      });
     }
   }
 });
@@ -52,6 +65,8 @@ test('the test event is the s3:TestEvent, which the functions skip', () => {
 });
 
 test('the poison batch holds one good and one corrupt image', () => {
-  const keys = load('resize-sqs-batch-with-poison.json').Records.flatMap((record) => parseS3MessageBody(record.body).map((object) => object.key));
+  const keys = load('resize-sqs-batch-with-poison.json').Records.flatMap((record) =>
+    parseS3MessageBody(record.body).map((object) => object.key),
+  );
   expect(keys).toEqual(['samples/landscape.jpg', 'samples/corrupt.png']);
 });

@@ -1,6 +1,6 @@
+import { createHash } from 'node:crypto';
 import { CopyObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { createHash } from 'node:crypto';
 import { decodeS3EventKey } from '../../shared/s3Key';
 import { startTestStack, type TestStack } from '../helpers/localStack';
 
@@ -33,7 +33,11 @@ const recordsFor = (name: 'resize' | 'predict', key: string, eventName?: string)
 test('the seeded samples go through the pipeline like any upload', async () => {
   expect(t.stack.seeded).toEqual(['samples/landscape.jpg', 'samples/my photo+1 ü.jpg', 'samples/corrupt.png']);
   for (const key of t.stack.seeded) {
-    await t.waitFor(() => recordsFor('resize', key).length === 1 && recordsFor('predict', key).length === 1, 10_000, `both deliveries of ${key}`);
+    await t.waitFor(
+      () => recordsFor('resize', key).length === 1 && recordsFor('predict', key).length === 1,
+      10_000,
+      `both deliveries of ${key}`,
+    );
   }
 });
 
@@ -109,6 +113,8 @@ test('events of the other buckets are never forwarded', async () => {
   await t.put('marker/after.jpg', Buffer.from('m'));
   await t.waitFor(() => recordsFor('resize', 'marker/after.jpg').length === 1, 10_000, 'the marker upload');
   await t.stack.fanout.idle();
-  const buckets = new Set([...bodies('resize'), ...bodies('predict')].flatMap((body) => body.Records.map((record: any) => record.s3.bucket.name)));
+  const buckets = new Set(
+    [...bodies('resize'), ...bodies('predict')].flatMap((body) => body.Records.map((record: any) => record.s3.bucket.name)),
+  );
   expect([...buckets]).toEqual(['uploads']);
 });

@@ -1,12 +1,12 @@
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse } from 'aws-lambda';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse } from 'aws-lambda';
 import sharp from 'sharp';
 import { localQueueArn } from '../../local/endpoints';
-import { burstImages, type BurstImage } from '../../scripts/burst';
-import { startFaultProxy, type FaultProxy } from '../helpers/faultProxy';
+import { type BurstImage, burstImages } from '../../scripts/burst';
+import { type FaultProxy, startFaultProxy } from '../helpers/faultProxy';
 import { startTestStack, type TestStack } from '../helpers/localStack';
 
 /**
@@ -49,7 +49,10 @@ afterEach(() => proxy.clear());
 
 async function counts(queueUrl: string) {
   const { Attributes = {} } = await t.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   // local-aws-sqs counts in-flight messages in ApproximateNumberOfMessages too.
   return { messages: Number(Attributes.ApproximateNumberOfMessages), inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible) };
@@ -58,7 +61,8 @@ const empty = async (queueUrl: string) => {
   const { messages, inFlight } = await counts(queueUrl);
   return messages === 0 && inFlight === 0;
 };
-const thumbnailsExist = async (key: string) => (await Promise.all(SIZES.map((size) => t.exists('thumbnails', `${size}/${key}.webp`)))).every(Boolean);
+const thumbnailsExist = async (key: string) =>
+  (await Promise.all(SIZES.map((size) => t.exists('thumbnails', `${size}/${key}.webp`)))).every(Boolean);
 
 async function expectThumbnails(key: string, eTag: string, source: BurstImage) {
   for (const size of SIZES) {
@@ -75,7 +79,14 @@ const deliveriesSince = (from: number) =>
   t.batches
     .slice(from)
     .filter((report) => report.functionName === 'resize')
-    .flatMap((report) => report.messageIds.map((id, i) => ({ id, receiveCount: report.receiveCounts[i], failed: report.failedMessageIds.includes(id), report })));
+    .flatMap((report) =>
+      report.messageIds.map((id, i) => ({
+        id,
+        receiveCount: report.receiveCounts[i],
+        failed: report.failedMessageIds.includes(id),
+        report,
+      })),
+    );
 
 test('S3 answering 503 for a while: the failed records come back after the visibility timeout, stay out of the DLQ, and are written once S3 recovers', async () => {
   const keys = ['outage/a.jpg', 'outage/b.jpg', 'outage/c.jpg'];
@@ -86,7 +97,11 @@ test('S3 answering 503 for a while: the failed records come back after the visib
   // Keep S3 down until every message has failed on its first delivery and again after redelivery.
   await t.waitFor(
     () => {
-      const failedTwice = new Set(deliveriesSince(from).filter((d) => d.failed && d.receiveCount >= 2).map((d) => d.id));
+      const failedTwice = new Set(
+        deliveriesSince(from)
+          .filter((d) => d.failed && d.receiveCount >= 2)
+          .map((d) => d.id),
+      );
       return failedTwice.size === keys.length;
     },
     40_000,
@@ -178,7 +193,11 @@ test('the worker process dies mid-batch (SIGKILL): its unfinished messages come 
 
   const from = t.batches.length;
   survivor.resume();
-  await t.waitFor(async () => (await Promise.all(keys.map(thumbnailsExist))).every(Boolean), 30_000, 'every thumbnail from the surviving poller');
+  await t.waitFor(
+    async () => (await Promise.all(keys.map(thumbnailsExist))).every(Boolean),
+    30_000,
+    'every thumbnail from the surviving poller',
+  );
   await t.waitFor(() => empty(t.queueUrls.resize), 10_000, 'an empty resize queue');
 
   // Every message came back once (receive count 2: the dead worker's receive, then this one) and was completed.

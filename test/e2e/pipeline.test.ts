@@ -1,7 +1,7 @@
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
 import sharp from 'sharp';
 import { localEndpoints, localStackEnv } from '../../local/endpoints';
 import { startTestStack, type TestStack } from '../helpers/localStack';
@@ -20,7 +20,11 @@ let t: TestStack;
 
 beforeAll(async () => {
   // As a developer's shell might export them: the local stack must not send these to its S3.
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIAEXPORTEDINSHELL1', AWS_SECRET_ACCESS_KEY: 'not-for-local', AWS_SESSION_TOKEN: 'token' });
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: 'AKIAEXPORTEDINSHELL1',
+    AWS_SECRET_ACCESS_KEY: 'not-for-local',
+    AWS_SESSION_TOKEN: 'token',
+  });
   t = await startTestStack();
 });
 
@@ -33,7 +37,10 @@ const allExist = async (keys: string[]) => (await Promise.all(keys.map((key) => 
 
 async function queueDepth(queueUrl: string) {
   const { Attributes = {} } = await t.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   return { visible: Number(Attributes.ApproximateNumberOfMessages), inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible) };
 }
@@ -83,13 +90,21 @@ describe('a batch with a poison record', () => {
     await t.stack.fanout.idle();
     await t.waitFor(async () => (await queueDepth(t.queueUrls.resize)).visible === 3, 10_000, 'three messages on the resize queue');
     t.stack.pollers.resize.resume();
-    await t.waitFor(async () => (await Promise.all(good.map((key) => allExist(thumbnailKeys(key))))).every(Boolean), 30_000, 'the good thumbnails');
+    await t.waitFor(
+      async () => (await Promise.all(good.map((key) => allExist(thumbnailKeys(key))))).every(Boolean),
+      30_000,
+      'the good thumbnails',
+    );
     // The stack's seeded samples include a corrupt image of their own: only this batch's entries count.
     const fromThisBatch = (message: Message) => message.MessageAttributes?.sourceKey?.StringValue?.startsWith('batch/');
-    dlq = await t.waitFor(async () => {
-      const messages = (await t.drain(t.queueUrls.resizeDlq)).filter(fromThisBatch);
-      return messages.length > 0 ? messages : undefined;
-    }, 10_000, 'the poison record in the resize DLQ');
+    dlq = await t.waitFor(
+      async () => {
+        const messages = (await t.drain(t.queueUrls.resizeDlq)).filter(fromThisBatch);
+        return messages.length > 0 ? messages : undefined;
+      },
+      10_000,
+      'the poison record in the resize DLQ',
+    );
   });
 
   test('the good records are written', async () => {
@@ -139,7 +154,11 @@ test('deleting the source removes its thumbnails', async () => {
   await t.put(key, photo);
   await t.waitFor(() => allExist(thumbnailKeys(key)), 30_000, 'the thumbnails');
   await t.s3.send(new DeleteObjectCommand({ Bucket: 'uploads', Key: key }));
-  await t.waitFor(async () => (await t.list('thumbnails')).every((thumbnail) => !thumbnail.includes('to-remove/')), 30_000, 'the thumbnails to go');
+  await t.waitFor(
+    async () => (await t.list('thumbnails')).every((thumbnail) => !thumbnail.includes('to-remove/')),
+    30_000,
+    'the thumbnails to go',
+  );
 });
 
 test('thumbnails written by the pipeline never come back to it', async () => {

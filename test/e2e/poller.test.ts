@@ -1,12 +1,12 @@
-import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSEvent } from 'aws-lambda';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { type BatchReport, failedRecordIds, type Poller, type SqsHandler, startPoller } from '../../local/poller';
+import { freePort, type LocalServers, startLocalServers } from '../../local/servers';
 import { createSqsClient } from '../../shared/clients';
-import { failedRecordIds, startPoller, type BatchReport, type Poller, type SqsHandler } from '../../local/poller';
-import { freePort, startLocalServers, type LocalServers } from '../../local/servers';
 
 /**
  * The local poller against the embedded SQS server: it must treat a function's answer the way
@@ -23,7 +23,12 @@ let poller: Poller | undefined;
 
 beforeAll(async () => {
   stateDir = mkdtempSync(path.join(tmpdir(), 'pipeline-poller-'));
-  servers = await startLocalServers({ s3Port: await freePort(), sqsPort: await freePort(), stateDir, visibilityTimeoutSeconds: VISIBILITY_SECONDS });
+  servers = await startLocalServers({
+    s3Port: await freePort(),
+    sqsPort: await freePort(),
+    stateDir,
+    visibilityTimeoutSeconds: VISIBILITY_SECONDS,
+  });
   sqs = createSqsClient(servers.env);
 });
 
@@ -40,7 +45,10 @@ afterAll(async () => {
 
 async function queueDepth(queueUrl: string): Promise<{ visible: number; inFlight: number }> {
   const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   return { visible: Number(Attributes.ApproximateNumberOfMessages), inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible) };
 }
@@ -78,10 +86,14 @@ function run(handler: SqsHandler, overrides: { batchSize?: number; batchWindowSe
 }
 
 const send = async (body: string, attributes?: Record<string, { DataType: string; StringValue: string }>) =>
-  (await sqs.send(new SendMessageCommand({ QueueUrl: servers.queueUrls.resize, MessageBody: body, MessageAttributes: attributes }))).MessageId!;
+  (await sqs.send(new SendMessageCommand({ QueueUrl: servers.queueUrls.resize, MessageBody: body, MessageAttributes: attributes })))
+    .MessageId!;
 
 test('delivers a Lambda-shaped SQS event and deletes the records the function handled', async () => {
-  const id = await send('{"hello":"world"}', { reason: { DataType: 'String', StringValue: 'x' }, n: { DataType: 'Number', StringValue: '3' } });
+  const id = await send('{"hello":"world"}', {
+    reason: { DataType: 'String', StringValue: 'x' },
+    n: { DataType: 'Number', StringValue: '3' },
+  });
   const { events, batches } = run(async () => ({ batchItemFailures: [] }));
   await until(() => batches.length === 1, 'one batch');
   const [record] = events[0].Records;
@@ -227,12 +239,15 @@ describe('failedRecordIds (Lambda rules for a partial batch response)', () => {
     expect(failedRecordIds(response, ids)).toEqual({ failed });
   });
 
-  test.each([[{ batchItemFailures: [{ itemIdentifier: 'zzz' }] }], [{ batchItemFailures: [{ itemIdentifier: '' }] }], [{ batchItemFailures: [{}] }], [{ batchItemFailures: 'a' }], ['ok']])(
-    'a malformed response %j fails the whole batch',
-    (response) => {
-      const result = failedRecordIds(response, ids);
-      expect(result.failed).toEqual(ids);
-      expect(result.malformed).toEqual(expect.any(String));
-    },
-  );
+  test.each([
+    [{ batchItemFailures: [{ itemIdentifier: 'zzz' }] }],
+    [{ batchItemFailures: [{ itemIdentifier: '' }] }],
+    [{ batchItemFailures: [{}] }],
+    [{ batchItemFailures: 'a' }],
+    ['ok'],
+  ])('a malformed response %j fails the whole batch', (response) => {
+    const result = failedRecordIds(response, ids);
+    expect(result.failed).toEqual(ids);
+    expect(result.malformed).toEqual(expect.any(String));
+  });
 });

@@ -14,12 +14,18 @@ afterAll(() => t?.stop());
 test('an upload produces both its thumbnails and its prediction, from the model npm start seeds', async () => {
   const eTag = await t.put('both/photo.jpg', photo);
   const keys = ['256/both/photo.jpg.webp', '512/both/photo.jpg.webp', '1024/both/photo.jpg.webp', 'predictions/both/photo.jpg.json'];
-  await t.waitFor(async () => (await Promise.all(keys.map((key) => t.exists('thumbnails', key)))).every(Boolean) || undefined, 30_000, 'thumbnails and prediction');
+  await t.waitFor(
+    async () => (await Promise.all(keys.map((key) => t.exists('thumbnails', key)))).every(Boolean) || undefined,
+    30_000,
+    'thumbnails and prediction',
+  );
 
   const prediction = JSON.parse((await t.get('thumbnails', 'predictions/both/photo.jpg.json')).data.toString('utf8'));
   expect(prediction.source).toMatchObject({ bucket: 'uploads', key: 'both/photo.jpg', eTag });
   expect(prediction.model).toMatchObject({ name: manifest.name, version: manifest.version });
   expect(prediction.labels.length).toBeGreaterThan(0);
   for (const { label } of prediction.labels) expect(manifest.labels).toContain(label);
-  expect(await t.drain(t.queueUrls.predictDlq)).toEqual(expect.not.arrayContaining([expect.objectContaining({ Body: expect.stringContaining('both/photo.jpg') })]));
+  expect(await t.drain(t.queueUrls.predictDlq)).toEqual(
+    expect.not.arrayContaining([expect.objectContaining({ Body: expect.stringContaining('both/photo.jpg') })]),
+  );
 });

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { encodeS3EventKey } from '../../local/s3EventKey';
 
-
 export interface NotificationRecordInput {
   bucket: string;
   key: string;

@@ -1,12 +1,12 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, startLocalServers, type LocalServers } from '../../local/servers';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { freePort, type LocalServers, startLocalServers } from '../../local/servers';
 import { createS3Client, createSqsClient } from '../../shared/clients';
-import { storeOps, type StoreOps } from './storeOps';
+import { type StoreOps, storeOps } from './storeOps';
 
 /** The test corpora (PngSuite, EXIF orientations), copied into the repo with their licences: see its README. */
 export const CORPUS = path.resolve(__dirname, '../fixtures/corpus');

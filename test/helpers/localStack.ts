@@ -1,12 +1,12 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { BatchReport, SqsHandler } from '../../local/poller';
 import { freePort } from '../../local/servers';
-import { storeOps, type StoreOps } from './storeOps';
-import { startLocalStack, type FunctionName, type LocalStack, type LocalStackOptions } from '../../local/stack';
+import { type FunctionName, type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
+import { type StoreOps, storeOps } from './storeOps';
 
 /**
  * The whole local pipeline for a test: embedded S3 and SQS on free ports (never the default ones,
@@ -27,7 +27,8 @@ export interface TestStack extends StoreOps {
   stop(): Promise<void>;
 }
 
-export interface TestStackOptions extends Partial<Pick<LocalStackOptions, 'visibilityTimeoutSeconds' | 'env' | 'batchWindowSeconds' | 'seed'>> {
+export interface TestStackOptions
+  extends Partial<Pick<LocalStackOptions, 'visibilityTimeoutSeconds' | 'env' | 'batchWindowSeconds' | 'seed'>> {
   /** Reuse a state folder (to test persistence); by default a fresh one that stop() removes. */
   stateDir?: string;
   /** Replace a function's handler (e.g. a stub); by default the real functions/<name>/handler. */

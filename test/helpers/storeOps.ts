@@ -1,5 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DeleteMessageCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
 /** What tests do to the embedded S3 and SQS, through the real SDK over HTTP. */
 export interface StoreOps {
@@ -20,7 +20,11 @@ export function storeOps(s3: S3Client, sqs: SQSClient): StoreOps {
     },
     async get(bucket, key) {
       const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return { data: Buffer.from(await response.Body!.transformToByteArray()), contentType: response.ContentType, metadata: response.Metadata ?? {} };
+      return {
+        data: Buffer.from(await response.Body!.transformToByteArray()),
+        contentType: response.ContentType,
+        metadata: response.Metadata ?? {},
+      };
     },
     async exists(bucket, key) {
       try {
@@ -38,7 +42,13 @@ export function storeOps(s3: S3Client, sqs: SQSClient): StoreOps {
       const messages: Message[] = [];
       for (;;) {
         const response = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, AttributeNames: ['All'], MessageAttributeNames: ['All'] }),
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+            AttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
         );
         if (!response.Messages?.length) return messages;
         for (const message of response.Messages) {

@@ -53,7 +53,15 @@ export function interlacedIhdr(width: number, height: number, colourType: number
 
 /** Bytes of filtered image data in an Adam7-interlaced PNG: seven reduced images, each row with its filter byte. */
 export function adam7DataLength(width: number, height: number, bytesPerPixel: number): number {
-  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+  const passes = [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+  ];
   let total = 0;
   for (const [x0, y0, dx, dy] of passes) {
     const passWidth = width > x0 ? Math.ceil((width - x0) / dx) : 0;
@@ -114,7 +122,8 @@ export function findSegment(jpeg: Buffer, predicate: (segment: JpegSegment) => b
   return segment;
 }
 
-export const isSof = (segment: JpegSegment) => segment.marker >= 0xc0 && segment.marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(segment.marker);
+export const isSof = (segment: JpegSegment) =>
+  segment.marker >= 0xc0 && segment.marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(segment.marker);
 
 /** Removes every APPn segment matching `predicate` and inserts `inserted` right after SOI. */
 export function replaceAppSegments(jpeg: Buffer, predicate: (segment: JpegSegment, jpeg: Buffer) => boolean, inserted: Buffer[]): Buffer {
@@ -172,7 +181,9 @@ export function setExifOrientation(jpeg: Buffer, value: number): Buffer {
   const app1 = findSegment(jpeg, (segment) => segment.marker === 0xe1);
   const exif = jpeg.subarray(app1.payload, app1.payload + app1.length);
   const littleEndian = exif.subarray(6, 8).toString('latin1') === 'II';
-  const entry = littleEndian ? Buffer.from([0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00]) : Buffer.from([0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01]);
+  const entry = littleEndian
+    ? Buffer.from([0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00])
+    : Buffer.from([0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01]);
   const at = exif.indexOf(entry);
   if (at < 0) throw new Error('no Orientation entry in the EXIF segment');
   const patched = Buffer.from(jpeg);

@@ -79,7 +79,10 @@ export const EXPECTED: Record<string, Expected> = {
   'pdf/document-named.jpg': fail('unsupported-format', 'sniffed as PDF despite .jpg'),
   'heic/image.heic': fail('unsupported-format', 'HEIC (HEVC) is not an allowed format; the prebuilt libvips cannot decode it either'),
   'bmp/tiny.bmp': fail('unsupported-format', 'BMP is not an allowed format'),
-  'polyglot/ftyp-avif-svg.avif': fail('corrupt', 'sniffed as AVIF; libvips hands it to its SVG loader, whose XML parser rejects the ftyp bytes'),
+  'polyglot/ftyp-avif-svg.avif': fail(
+    'corrupt',
+    'sniffed as AVIF; libvips hands it to its SVG loader, whose XML parser rejects the ftyp bytes',
+  ),
   'polyglot/gif-svg.gif': fail('corrupt', 'the GIF loader wins and finds no frame'),
   'oversize/over-max-input-bytes.jpg': fail('too-large', 'one byte over maxInputBytes: refused from the event size, before the download'),
 
@@ -161,7 +164,10 @@ export const EXPECTED: Record<string, Expected> = {
   'webp/animated-3-frames.webp': thumbs([400, 300], 'first frame only (red)', flat(PAGE_COLOURS[0])),
   'webp/valid.webp': thumbs([640, 480], 'a plain WebP', quadrants()),
   'avif/valid.avif': thumbs([640, 480], 'a plain AVIF', quadrants()),
-  'avif/declares-48mp.avif': fail('too-many-pixels', 'AVIF decoding holds ~5x the decoded size: 48 MP is over the budget, refused from the header'),
+  'avif/declares-48mp.avif': fail(
+    'too-many-pixels',
+    'AVIF decoding holds ~5x the decoded size: 48 MP is over the budget, refused from the header',
+  ),
 };
 
 /**

@@ -7,17 +7,17 @@ import {
   adam7DataLength,
   findSegment,
   floatRgbaTiff,
-  interlacedIhdr,
-  setExifOrientation,
   ihdr,
+  interlacedIhdr,
   isSof,
   LONG,
   noise,
+  PNG_SIGNATURE,
   padIccProfile,
   png,
-  PNG_SIGNATURE,
   pngChunk,
   SHORT,
+  setExifOrientation,
   tiff,
   tiffEntry,
   tiffTailOffset,
@@ -59,7 +59,13 @@ function scene(width: number, height: number): Buffer {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const colour =
-        y < height / 2 ? (x < width / 2 ? QUADRANTS.topLeft : QUADRANTS.topRight) : x < width / 2 ? QUADRANTS.bottomLeft : QUADRANTS.bottomRight;
+        y < height / 2
+          ? x < width / 2
+            ? QUADRANTS.topLeft
+            : QUADRANTS.topRight
+          : x < width / 2
+            ? QUADRANTS.bottomLeft
+            : QUADRANTS.bottomRight;
       const jitter = (texture[y * width + x] % 13) - 6;
       const at = (y * width + x) * RGB;
       for (let c = 0; c < RGB; c++) pixels[at + c] = Math.max(0, Math.min(255, colour[c] + jitter));
@@ -85,11 +91,27 @@ function bands(width: number, height: number, colours: readonly (readonly number
 /** Display P3 values stored in the P3 file: a saturated green outside sRGB, and a mid green inside it. */
 export const P3_STORED = { saturated: [0, 255, 0], inGamut: [100, 200, 100] } as const;
 /** 16-bit PNG bands (16-bit values) and the 8-bit colours they must become. */
-export const SIXTEEN_BIT = { stored: [[65535, 0, 0], [0, 32896, 65535]], expected: [[255, 0, 0], [0, 128, 255]] } as const;
+export const SIXTEEN_BIT = {
+  stored: [
+    [65535, 0, 0],
+    [0, 32896, 65535],
+  ],
+  expected: [
+    [255, 0, 0],
+    [0, 128, 255],
+  ],
+} as const;
 /** Grey+alpha PNG bands: [grey, alpha]. */
-export const GREY_ALPHA = [[200, 255], [50, 128]] as const;
+export const GREY_ALPHA = [
+  [200, 255],
+  [50, 128],
+] as const;
 /** Multi-page TIFF and animated WebP/GIF page colours; only the first may appear in thumbnails. */
-export const PAGE_COLOURS = [[220, 30, 30], [30, 170, 60], [30, 60, 200]] as const;
+export const PAGE_COLOURS = [
+  [220, 30, 30],
+  [30, 170, 60],
+  [30, 60, 200],
+] as const;
 
 const text = (value: string) => Buffer.from(value, 'utf8');
 
@@ -197,7 +219,10 @@ async function jpegFiles(): Promise<HostileFile[]> {
     .withExif({ IFD0: { ImageDescription: 'x'.repeat(60000), Software: 'hostile-input generator' } })
     .withMetadata({ orientation: 6 })
     .toBuffer();
-  const bogusOrientation = setExifOrientation(await fromRaw(picture, width, height).jpeg({ quality: 90 }).withMetadata({ orientation: 1 }).toBuffer(), 99);
+  const bogusOrientation = setExifOrientation(
+    await fromRaw(picture, width, height).jpeg({ quality: 90 }).withMetadata({ orientation: 1 }).toBuffer(),
+    99,
+  );
 
   const srgbProfile = (await sharp(await fromRaw(picture, 8, 8).withIccProfile('srgb').jpeg().toBuffer()).metadata()).icc!;
   const hugeIcc = withJpegIcc(baseline, padIccProfile(srgbProfile, 4 * 1024 * 1024)); // a valid 4 MB profile in 65 APP2 segments
@@ -239,12 +264,24 @@ async function jpegFiles(): Promise<HostileFile[]> {
     { name: 'jpeg/header-bomb-65500.jpg', data: headerBomb, about: 'SOF0 claims 65500x65500 (4.3 gigapixels) over a 1200x900 scan' },
     { name: 'jpeg/scrambled-scan.jpg', data: scrambled, about: '512 bytes of noise written into the middle of the entropy-coded scan' },
     { name: 'jpeg/trailing-bytes.jpg', data: trailing, about: 'valid JPEG followed by 4 KB after EOI, as some phones write' },
-    { name: 'jpeg/junk-before-eoi.jpg', data: junkBeforeEoi, about: '3 stray bytes between the scan and EOI (libjpeg: "extraneous bytes before marker")' },
-    { name: 'jpeg/huge-exif-orientation-6.jpg', data: hugeExif, about: '60 KB EXIF ImageDescription, orientation 6 (stored 900x1200, upright 1200x900)' },
+    {
+      name: 'jpeg/junk-before-eoi.jpg',
+      data: junkBeforeEoi,
+      about: '3 stray bytes between the scan and EOI (libjpeg: "extraneous bytes before marker")',
+    },
+    {
+      name: 'jpeg/huge-exif-orientation-6.jpg',
+      data: hugeExif,
+      about: '60 KB EXIF ImageDescription, orientation 6 (stored 900x1200, upright 1200x900)',
+    },
     { name: 'jpeg/exif-orientation-99.jpg', data: bogusOrientation, about: 'EXIF orientation 99 (only 1-8 exist)' },
     { name: 'jpeg/huge-icc-4mb.jpg', data: hugeIcc, about: 'valid sRGB profile padded to 4 MB, in 65 APP2 segments' },
     { name: 'jpeg/garbage-icc.jpg', data: garbageIcc, about: '300 KB of noise as the ICC profile' },
-    { name: 'jpeg/cmyk.jpg', data: cmyk, about: 'CMYK JPEG with an embedded 1 MB CMYK profile (sharp withIccProfile cmyk): red, green, blue bands' },
+    {
+      name: 'jpeg/cmyk.jpg',
+      data: cmyk,
+      about: 'CMYK JPEG with an embedded 1 MB CMYK profile (sharp withIccProfile cmyk): red, green, blue bands',
+    },
     { name: 'jpeg/cmyk-no-icc.jpg', data: withoutJpegIcc(cmyk), about: 'the same CMYK JPEG with its profile removed' },
     { name: 'jpeg/display-p3.jpg', data: p3, about: 'Display P3 profile; stored P3 (0,255,0) over P3 (100,200,100)' },
     { name: 'jpeg/large-48mp.jpg', data: large, about: '8000x6000 JPEG, 48 megapixels' },
@@ -262,10 +299,16 @@ async function pngFiles(): Promise<HostileFile[]> {
   });
   const sixteenBit = png(ihdr(64, 64, 2, 16), pngChunk('IDAT', zlib.deflateSync(Buffer.concat(sixteenRows))));
   const blackIdat = pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(64 * (1 + 64 * 3))));
-  const greyAlpha = await fromRaw(bands(64, 64, GREY_ALPHA), 64, 64, 2).png().toBuffer();
+  const greyAlpha = await fromRaw(bands(64, 64, GREY_ALPHA), 64, 64, 2)
+    .png()
+    .toBuffer();
 
   return [
-    { name: 'png/bomb-60000x60000.png', data: png(ihdr(60000, 60000, 2), pngChunk('IDAT', zeroZlibStream(4096))), about: 'IHDR claims 60000x60000 RGB (3.6 gigapixels, 10.8 GB decoded); 4 KB of zeros in the IDAT' },
+    {
+      name: 'png/bomb-60000x60000.png',
+      data: png(ihdr(60000, 60000, 2), pngChunk('IDAT', zeroZlibStream(4096))),
+      about: 'IHDR claims 60000x60000 RGB (3.6 gigapixels, 10.8 GB decoded); 4 KB of zeros in the IDAT',
+    },
     {
       name: 'png/zlib-bomb-5000x5000.png',
       data: png(ihdr(5000, 5000, 6), pngChunk('IDAT', zeroZlibStream(5000 * (1 + 5000 * 4)))),
@@ -276,9 +319,27 @@ async function pngFiles(): Promise<HostileFile[]> {
       data: png(ihdr(10000, 10000, 2), pngChunk('IDAT', zeroZlibStream(10000 * (1 + 10000 * 3)))),
       about: '10000x10000 RGB, exactly the 100 MP limit: ~300 KB inflating to 300 MB',
     },
-    { name: 'png/1x1.png', data: await fromRaw(Buffer.from([220, 30, 30]), 1, 1).png().toBuffer(), about: 'a single red pixel' },
-    { name: 'png/20000x1.png', data: await fromRaw(bands(20000, 1, [[30, 60, 200]]), 20000, 1).png().toBuffer(), about: 'one blue row, 20000 wide' },
-    { name: 'png/1x20000.png', data: await fromRaw(bands(1, 20000, [[30, 60, 200]]), 1, 20000).png().toBuffer(), about: 'one blue column, 20000 tall' },
+    {
+      name: 'png/1x1.png',
+      data: await fromRaw(Buffer.from([220, 30, 30]), 1, 1)
+        .png()
+        .toBuffer(),
+      about: 'a single red pixel',
+    },
+    {
+      name: 'png/20000x1.png',
+      data: await fromRaw(bands(20000, 1, [[30, 60, 200]]), 20000, 1)
+        .png()
+        .toBuffer(),
+      about: 'one blue row, 20000 wide',
+    },
+    {
+      name: 'png/1x20000.png',
+      data: await fromRaw(bands(1, 20000, [[30, 60, 200]]), 1, 20000)
+        .png()
+        .toBuffer(),
+      about: 'one blue column, 20000 tall',
+    },
     {
       name: 'png/line-100000000x1.png',
       data: png(ihdr(100_000_000, 1, 2), pngChunk('IDAT', zeroZlibStream(1 + 100_000_000 * 3))),
@@ -333,16 +394,48 @@ function animatedGif(frames: number): Buffer {
   const screen = Buffer.from([...Buffer.from('GIF89a', 'latin1'), 16, 0, 16, 0, 0x80, 0, 0, 0xdc, 0x1e, 0x1e, 0x1e, 0x3c, 0xc8]);
   const loop = Buffer.from([0x21, 0xff, 0x0b, ...Buffer.from('NETSCAPE2.0', 'latin1'), 0x03, 0x01, 0x00, 0x00, 0x00]);
   const frame = (i: number) =>
-    Buffer.from([0x21, 0xf9, 0x04, 0x04, 0x02, 0x00, 0x00, 0x00, 0x2c, i % 16, 0, Math.floor(i / 16) % 16, 0, 1, 0, 1, 0, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00]);
+    Buffer.from([
+      0x21,
+      0xf9,
+      0x04,
+      0x04,
+      0x02,
+      0x00,
+      0x00,
+      0x00,
+      0x2c,
+      i % 16,
+      0,
+      Math.floor(i / 16) % 16,
+      0,
+      1,
+      0,
+      1,
+      0,
+      0x00,
+      0x02,
+      0x02,
+      0x44,
+      0x01,
+      0x00,
+    ]);
   return Buffer.concat([screen, loop, ...Array.from({ length: frames }, (_, i) => frame(i)), Buffer.from([0x3b])]);
 }
 
 async function animatedAndPagedFiles(): Promise<HostileFile[]> {
   const animation = animatedGif(2000);
-  const pages = await fromRaw(bands(400, 300 * 3, PAGE_COLOURS), 400, 900, RGB, 300).tiff({ compression: 'deflate' }).toBuffer();
-  const manyPages = await fromRaw(noise(8 * 8 * 200 * RGB, 23), 8, 8 * 200, RGB, 8).tiff({ compression: 'deflate' }).toBuffer();
-  const animatedWebp = await fromRaw(bands(400, 900, PAGE_COLOURS), 400, 900, RGB, 300).webp({ quality: 90, delay: 100 }).toBuffer();
-  const oneFrameGif = await fromRaw(bands(300, 200, [PAGE_COLOURS[0]]), 300, 200).gif().toBuffer();
+  const pages = await fromRaw(bands(400, 300 * 3, PAGE_COLOURS), 400, 900, RGB, 300)
+    .tiff({ compression: 'deflate' })
+    .toBuffer();
+  const manyPages = await fromRaw(noise(8 * 8 * 200 * RGB, 23), 8, 8 * 200, RGB, 8)
+    .tiff({ compression: 'deflate' })
+    .toBuffer();
+  const animatedWebp = await fromRaw(bands(400, 900, PAGE_COLOURS), 400, 900, RGB, 300)
+    .webp({ quality: 90, delay: 100 })
+    .toBuffer();
+  const oneFrameGif = await fromRaw(bands(300, 200, [PAGE_COLOURS[0]]), 300, 200)
+    .gif()
+    .toBuffer();
 
   // Logical screen 65535x65535 holding one 1x1 frame.
   const canvasBomb = Buffer.from(oneFrameGif);
@@ -373,8 +466,16 @@ async function animatedAndPagedFiles(): Promise<HostileFile[]> {
     { name: 'tiff/multipage-3.tiff', data: pages, about: '3 pages of 400x300: red, green, blue' },
     { name: 'tiff/200-pages.tiff', data: manyPages, about: '200 pages of 8x8' },
     { name: 'tiff/huge-strip.tiff', data: hugeStrip, about: '8000x8000 RGB, one strip declaring 192 MB, 64 bytes present' },
-    { name: 'tiff/float-rgba-65535x1525.tiff', data: floatRgbaTiff(65535, 1525), about: '32-bit float RGBA, 65535 x 1525 (the pixel limit): 1.6 GB decoded, from 17 KB' },
-    { name: 'tiff/float-rgba-5000x5000.tiff', data: floatRgbaTiff(5000, 5000), about: '32-bit float RGBA, 5000 x 5000: 400 MB decoded, from 4 KB' },
+    {
+      name: 'tiff/float-rgba-65535x1525.tiff',
+      data: floatRgbaTiff(65535, 1525),
+      about: '32-bit float RGBA, 65535 x 1525 (the pixel limit): 1.6 GB decoded, from 17 KB',
+    },
+    {
+      name: 'tiff/float-rgba-5000x5000.tiff',
+      data: floatRgbaTiff(5000, 5000),
+      about: '32-bit float RGBA, 5000 x 5000: 400 MB decoded, from 4 KB',
+    },
     { name: 'tiff/ifd-loop.tiff', data: loop, about: 'a 4x4 blue image whose next-directory offset points back at itself' },
     { name: 'webp/animated-3-frames.webp', data: animatedWebp, about: 'animated WebP, 3 frames: red, green, blue' },
   ];
@@ -391,7 +492,11 @@ async function modernFiles(): Promise<HostileFile[]> {
   return [
     { name: 'webp/valid.webp', data: await fromRaw(picture, 640, 480).webp({ quality: 85 }).toBuffer(), about: '640x480 lossy WebP' },
     { name: 'avif/valid.avif', data: avif, about: '640x480 AVIF' },
-    { name: 'avif/declares-48mp.avif', data: claimsLarge, about: 'the 640x480 AVIF with its ispe box claiming 8000x6000 (48 MP, under the pixel limit)' },
+    {
+      name: 'avif/declares-48mp.avif',
+      data: claimsLarge,
+      about: 'the 640x480 AVIF with its ispe box claiming 8000x6000 (48 MP, under the pixel limit)',
+    },
   ];
 }
 
@@ -411,18 +516,32 @@ function notRasterFiles(): HostileFile[] {
     { name: 'text/text.jpg', data: text('This is not a photo.\nIt is a text file with a .jpg name.\n'), about: 'plain text named .jpg' },
     {
       name: 'text/html.jpg',
-      data: text('<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><img src="photo.jpg"></body></html>\n'),
+      data: text(
+        '<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><img src="photo.jpg"></body></html>\n',
+      ),
       about: 'an HTML error page saved as .jpg (what a failed download leaves behind)',
     },
     { name: 'text/random-4k.jpg', data: noise(4096, 29), about: '4 KB of noise' },
     { name: 'svg/local-file.svg', data: text(localFile), about: 'SVG with <image href="file:///etc/passwd">' },
-    { name: 'svg/external-url.svg', data: text(svgReferencing('https://example.com/tracker.png')), about: 'SVG with an <image> from an external URL' },
+    {
+      name: 'svg/external-url.svg',
+      data: text(svgReferencing('https://example.com/tracker.png')),
+      about: 'SVG with an <image> from an external URL',
+    },
     { name: 'svg/local-file-named.jpg', data: text(localFile), about: 'the local-file SVG uploaded as .jpg' },
     { name: 'svg/xxe.svg', data: text(xxe), about: 'SVG behind an XML declaration with an external entity on /etc/passwd' },
-    { name: 'svg/doctype-first.svg', data: text(doctype), about: 'SVG starting with its DOCTYPE (no XML declaration), referencing a local file' },
+    {
+      name: 'svg/doctype-first.svg',
+      data: text(doctype),
+      about: 'SVG starting with its DOCTYPE (no XML declaration), referencing a local file',
+    },
     { name: 'pdf/document.pdf', data: MINIMAL_PDF, about: 'a one-page PDF' },
     { name: 'pdf/document-named.jpg', data: MINIMAL_PDF, about: 'the PDF uploaded as .jpg' },
-    { name: 'heic/image.heic', data: CRAFTED_HEIC, about: 'crafted ISO-BMFF: ftyp heic, meta with an hvc1 item, mdat (no HEVC encoder here)' },
+    {
+      name: 'heic/image.heic',
+      data: CRAFTED_HEIC,
+      about: 'crafted ISO-BMFF: ftyp heic, meta with an hvc1 item, mdat (no HEVC encoder here)',
+    },
     { name: 'bmp/tiny.bmp', data: TINY_BMP, about: '2x2 BMP' },
     {
       name: 'polyglot/ftyp-avif-svg.avif',
@@ -434,7 +553,11 @@ function notRasterFiles(): HostileFile[] {
       data: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(declaredConfig.limits.maxInputBytes - 3)]),
       about: 'a JPEG signature and zeros, one byte over the configured maxInputBytes',
     },
-    { name: 'polyglot/gif-svg.gif', data: text(`GIF89a${svgReferencing('file:///etc/passwd')}`), about: 'GIF89a signature followed by an SVG' },
+    {
+      name: 'polyglot/gif-svg.gif',
+      data: text(`GIF89a${svgReferencing('file:///etc/passwd')}`),
+      about: 'GIF89a signature followed by an SVG',
+    },
   ];
 }
 
@@ -470,17 +593,36 @@ async function heavyFiles(): Promise<HostileFile[]> {
     .jpeg({ quality: 80, progressive: true })
     .toBuffer();
   return [
-    { name: 'heavy/gif-1000000-frames.gif', data: animatedGif(1_000_000), about: '1,000,000 one-pixel frames in 23 MB (frame counting must stay cheap)' },
-    { name: 'heavy/tiff-400000-pages.tiff', data: pagedTiff(400_000), about: '400,000 directories in 41 MB (page counting must stay cheap)' },
+    {
+      name: 'heavy/gif-1000000-frames.gif',
+      data: animatedGif(1_000_000),
+      about: '1,000,000 one-pixel frames in 23 MB (frame counting must stay cheap)',
+    },
+    {
+      name: 'heavy/tiff-400000-pages.tiff',
+      data: pagedTiff(400_000),
+      about: '400,000 directories in 41 MB (page counting must stay cheap)',
+    },
     {
       name: 'heavy/line-10000000x10-rgba16.png',
       data: png(ihdr(10_000_000, 10, 6, 16), pngChunk('IDAT', zeroZlibStream(10 * (1 + 10_000_000 * 8)))),
-      about: '10,000,000 x 10 16-bit RGBA: the pixel limit, 800 MB decoded, from 791 KB (15 GB peak before the edge limit: not in the test, so a regression cannot take the machine down)',
+      about:
+        '10,000,000 x 10 16-bit RGBA: the pixel limit, 800 MB decoded, from 791 KB (15 GB peak before the edge limit: not in the test, so a regression cannot take the machine down)',
     },
-    { name: 'heavy/float-rgba-65535x381.tiff', data: floatRgbaTiff(65535, 381), about: 'float RGBA at both the edge limit and the decoded-bytes limit: the worst accepted shape found' },
+    {
+      name: 'heavy/float-rgba-65535x381.tiff',
+      data: floatRgbaTiff(65535, 381),
+      about: 'float RGBA at both the edge limit and the decoded-bytes limit: the worst accepted shape found',
+    },
     {
       name: 'heavy/png-200000-text-chunks.png',
-      data: Buffer.concat([PNG_SIGNATURE, ihdr(64, 64, 2), ...Array.from({ length: 200_000 }, () => pngChunk('tEXt', text('Comment\0hello'))), pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(64 * 193))), pngChunk('IEND', Buffer.alloc(0))]),
+      data: Buffer.concat([
+        PNG_SIGNATURE,
+        ihdr(64, 64, 2),
+        ...Array.from({ length: 200_000 }, () => pngChunk('tEXt', text('Comment\0hello'))),
+        pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(64 * 193))),
+        pngChunk('IEND', Buffer.alloc(0)),
+      ]),
       about: '64x64 PNG with 200,000 tEXt chunks (5 MB)',
     },
     {
@@ -488,13 +630,23 @@ async function heavyFiles(): Promise<HostileFile[]> {
       data: await fromRaw(scene(5000, 5000), 5000, 5000).avif({ quality: 50, effort: 0 }).toBuffer(),
       about: '25 MP RGB AVIF: just inside the AVIF budget (25 MP x 3 bytes x 5)',
     },
-    { name: 'heavy/progressive-100mp.jpg', data: progressive, about: '10000x10000 progressive JPEG: the pixel limit, coefficients buffered whole' },
+    {
+      name: 'heavy/progressive-100mp.jpg',
+      data: progressive,
+      about: '10000x10000 progressive JPEG: the pixel limit, coefficients buffered whole',
+    },
   ];
 }
 
 /** Every hostile file, in a stable order; `heavy` adds the few that take seconds to build or tens of MB. */
 export async function generateHostileFiles(options: { heavy?: boolean } = {}): Promise<HostileFile[]> {
-  const files = [...notRasterFiles(), ...(await jpegFiles()), ...(await pngFiles()), ...(await animatedAndPagedFiles()), ...(await modernFiles())];
+  const files = [
+    ...notRasterFiles(),
+    ...(await jpegFiles()),
+    ...(await pngFiles()),
+    ...(await animatedAndPagedFiles()),
+    ...(await modernFiles()),
+  ];
   if (options.heavy) files.push(...(await heavyFiles()));
   const names = new Set(files.map((file) => file.name));
   if (names.size !== files.length) throw new Error('hostile file names repeat');
@@ -522,7 +674,14 @@ if (require.main === module) {
     process.exit(2);
   }
   writeHostileFiles(dir, { heavy: process.argv.includes('--heavy') }).then((files) => {
-    writeFileSync(path.join(dir, MANIFEST), JSON.stringify(files.map(({ name, data, about }) => ({ name, bytes: data.length, about })), null, 1));
+    writeFileSync(
+      path.join(dir, MANIFEST),
+      JSON.stringify(
+        files.map(({ name, data, about }) => ({ name, bytes: data.length, about })),
+        null,
+        1,
+      ),
+    );
     for (const file of files) console.log(`${String(file.data.length).padStart(10)}  ${file.name}  ${file.about}`);
   });
 }

@@ -49,7 +49,9 @@ function peakRssKb(): number {
 async function measureOne(file: string): Promise<void> {
   const config = loadConfig();
   // Warm sharp's thread pool with a 1x1 image so start-up cost is not charged to the file.
-  const warmUp = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } }).png().toBuffer();
+  const warmUp = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } })
+    .png()
+    .toBuffer();
   await renderThumbnails(warmUp, config.thumbnails, config.limits);
   const beforeMb = mb(peakRssKb());
   const data = readFileSync(file);
@@ -80,7 +82,10 @@ function runChild(file: string, killAfterSeconds: number): Promise<Measurement> 
         resolve(JSON.parse(stdout) as Measurement);
       } catch {
         const ms = Math.round(performance.now() - started);
-        const why = signal === 'SIGKILL' ? `hung (killed after ${killAfterSeconds} s)` : `CRASHED code=${code} signal=${signal} ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
+        const why =
+          signal === 'SIGKILL'
+            ? `hung (killed after ${killAfterSeconds} s)`
+            : `CRASHED code=${code} signal=${signal} ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
         resolve({ outcome: why, ms, peakMb: NaN, beforeMb: NaN });
       }
     });
@@ -104,10 +109,16 @@ async function main(argv: string[]): Promise<void> {
           .filter((name) => statSync(path.join(from, name)).isFile())
           .sort()
           .map((name) => ({ name, path: path.join(from, name), bytes: statSync(path.join(from, name)).size }))
-      : (await writeHostileFiles(dir, { heavy: argv.includes('--heavy') })).map((file) => ({ name: file.name, path: file.path, bytes: file.data.length }));
+      : (await writeHostileFiles(dir, { heavy: argv.includes('--heavy') })).map((file) => ({
+          name: file.name,
+          path: file.path,
+          bytes: file.data.length,
+        }));
     if (argv.includes('--pngsuite')) {
       const suite = path.resolve(__dirname, '../fixtures/corpus/pngsuite');
-      for (const name of readdirSync(suite).filter((entry) => entry.endsWith('.png')).sort()) {
+      for (const name of readdirSync(suite)
+        .filter((entry) => entry.endsWith('.png'))
+        .sort()) {
         const file = path.join(suite, name);
         files.push({ name: `pngsuite/${name}`, path: file, bytes: readFileSync(file).length });
       }
@@ -122,10 +133,24 @@ async function main(argv: string[]): Promise<void> {
       );
     }
     const idle = rows.length ? Math.min(...rows.map((row) => row.beforeMb).filter(Number.isFinite)) : NaN;
-    const worst = (key: 'ms' | 'peakMb') => [...rows].filter((row) => Number.isFinite(row[key])).sort((a, b) => b[key] - a[key]).slice(0, 5);
+    const worst = (key: 'ms' | 'peakMb') =>
+      [...rows]
+        .filter((row) => Number.isFinite(row[key]))
+        .sort((a, b) => b[key] - a[key])
+        .slice(0, 5);
     console.log(`\nidle process after loading sharp and a warm-up render: ${idle} MB`);
-    console.log('slowest:', worst('ms').map((row) => `${row.name} ${row.ms} ms`).join(', '));
-    console.log('largest peak RSS:', worst('peakMb').map((row) => `${row.name} ${row.peakMb} MB`).join(', '));
+    console.log(
+      'slowest:',
+      worst('ms')
+        .map((row) => `${row.name} ${row.ms} ms`)
+        .join(', '),
+    );
+    console.log(
+      'largest peak RSS:',
+      worst('peakMb')
+        .map((row) => `${row.name} ${row.peakMb} MB`)
+        .join(', '),
+    );
     const failed = rows.filter((row) => /^(hung|CRASHED|THREW)/.test(row.outcome));
     if (failed.length) console.log(`NOT FINAL: ${failed.map((row) => row.name).join(', ')}`);
   } finally {

@@ -1,12 +1,12 @@
-import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { main } from '../../cli/main';
 import { listAllObjects } from '../../shared/operations/auditSources';
 import type { DlqRow } from '../../shared/operations/dlqRows';
 import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
-import { CORPUS, startHandlerHarness, type HandlerHarness } from '../helpers/handlerHarness';
+import { CORPUS, type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
 
 /**
  * `pipeline dlq list` and `pipeline dlq redrive` against the embedded SQS server, with DLQ messages
@@ -45,7 +45,10 @@ async function pipeline(args: string[], ports = { s3: harness.servers.s3Endpoint
 
 async function depth(queueUrl: string) {
   const { Attributes = {} } = await harness.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   return { visible: Number(Attributes.ApproximateNumberOfMessages), hidden: Number(Attributes.ApproximateNumberOfMessagesNotVisible) };
 }
@@ -65,11 +68,17 @@ async function processUpload(key: string, body: Buffer) {
 
 /** A message the redrive policy moves: received maxReceiveCount times and never deleted (a crashing function). */
 async function deadLetterByPolicy(key: string) {
-  await harness.sqs.send(new SendMessageCommand({ QueueUrl: urls.resize, MessageBody: s3NotificationBody({ bucket: 'uploads', key, eTag: 'e1', size: 1 }) }));
+  await harness.sqs.send(
+    new SendMessageCommand({ QueueUrl: urls.resize, MessageBody: s3NotificationBody({ bucket: 'uploads', key, eTag: 'e1', size: 1 }) }),
+  );
   for (let receive = 0; receive < 6; receive++) {
-    const { Messages = [] } = await harness.sqs.send(new ReceiveMessageCommand({ QueueUrl: urls.resize, MaxNumberOfMessages: 1, WaitTimeSeconds: 0, VisibilityTimeout: 30 }));
+    const { Messages = [] } = await harness.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: urls.resize, MaxNumberOfMessages: 1, WaitTimeSeconds: 0, VisibilityTimeout: 30 }),
+    );
     for (const message of Messages) {
-      await harness.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: urls.resize, ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: 0 }));
+      await harness.sqs.send(
+        new ChangeMessageVisibilityCommand({ QueueUrl: urls.resize, ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: 0 }),
+      );
     }
   }
   expect(await depth(urls.resize)).toEqual({ visible: 0, hidden: 0 });
@@ -96,8 +105,18 @@ describe('pipeline dlq against the embedded SQS server', () => {
     });
     expect(byKey['poison/notes.jpg'].firstFailedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(byKey['poison/notes.jpg'].lastFailedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
-    expect(byKey['poison/truncated.jpg']).toMatchObject({ failureClass: 'permanent', reason: 'corrupt', errorMessage: expect.stringMatching(/premature end/) });
-    expect(byKey['stuck/crash.jpg']).toMatchObject({ failureClass: 'unknown', reason: 'max-receives', attempts: 5, attemptsAtLeast: true, sourceQueueArn: 'arn:aws:sqs:us-east-1:000000000000:resize' });
+    expect(byKey['poison/truncated.jpg']).toMatchObject({
+      failureClass: 'permanent',
+      reason: 'corrupt',
+      errorMessage: expect.stringMatching(/premature end/),
+    });
+    expect(byKey['stuck/crash.jpg']).toMatchObject({
+      failureClass: 'unknown',
+      reason: 'max-receives',
+      attempts: 5,
+      attemptsAtLeast: true,
+      sourceQueueArn: 'arn:aws:sqs:us-east-1:000000000000:resize',
+    });
 
     // Nothing consumed, nothing left hidden: a second read sees the same messages.
     expect(await depth(urls.resizeDlq)).toEqual({ visible: 3, hidden: 0 });
@@ -108,7 +127,9 @@ describe('pipeline dlq against the embedded SQS server', () => {
     const table = await pipeline(['dlq', 'list']);
     expect(table.code).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(/^QUEUE\s+CLASS\s+REASON/);
-    expect(table.stdout).toMatch(/resize\s+permanent\s+not-an-image\s+1\s.*s3:\/\/uploads\/poison\/notes\.jpg\s+the bytes match no known image signature/);
+    expect(table.stdout).toMatch(
+      /resize\s+permanent\s+not-an-image\s+1\s.*s3:\/\/uploads\/poison\/notes\.jpg\s+the bytes match no known image signature/,
+    );
     expect(table.stderr).toMatch(/resize DLQ: 3 message\(s\)/);
   });
 
@@ -157,7 +178,11 @@ describe('pipeline dlq against the embedded SQS server', () => {
     expect(run.stdout).toMatch(/moved 3 message\(s\) in all/);
     expect(await depth(urls.resizeDlq)).toEqual({ visible: 0, hidden: 0 });
     const moved = await harness.drain(urls.resize);
-    expect(moved.map((message) => JSON.parse(message.Body!).Records[0].s3.object.key).sort()).toEqual(['poison/notes.jpg', 'poison/truncated.jpg', 'stuck/crash.jpg']);
+    expect(moved.map((message) => JSON.parse(message.Body!).Records[0].s3.object.key).sort()).toEqual([
+      'poison/notes.jpg',
+      'poison/truncated.jpg',
+      'stuck/crash.jpg',
+    ]);
   });
 
   test('without a running stack: exit code 1 and what to do', async () => {

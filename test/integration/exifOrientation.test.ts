@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { lambdaContext, s3NotificationBody, sqsEvent } from '../helpers/events';
+import { CORPUS, type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
 import { perceptualDistance } from '../helpers/perceptual';
-import { CORPUS, startHandlerHarness, type HandlerHarness } from '../helpers/handlerHarness';
 
 const HANDLER = path.resolve(__dirname, '../../functions/resize/handler');
 const ORIENTATIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8];
@@ -29,7 +29,8 @@ beforeAll(async () => {
 }, 60000);
 afterAll(() => harness.close());
 
-const thumbnail = async (shape: string, orientation: number) => (await harness.get('thumbnails', `256/exif/${shape}_${orientation}.jpg.webp`)).data;
+const thumbnail = async (shape: string, orientation: number) =>
+  (await harness.get('thumbnails', `256/exif/${shape}_${orientation}.jpg.webp`)).data;
 
 describe.each(['Landscape', 'Portrait'])('%s EXIF orientations', (shape) => {
   test.each(ORIENTATIONS)('orientation %i comes out upright, like orientation 0', async (orientation) => {

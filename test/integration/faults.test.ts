@@ -1,11 +1,11 @@
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
-import sharp from 'sharp';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import sharp from 'sharp';
 import { declaredConfig } from '../../shared/config';
 import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
-import { startFaultProxy, type FaultProxy } from '../helpers/faultProxy';
-import { startHandlerHarness, type HandlerHarness } from '../helpers/handlerHarness';
+import { type FaultProxy, startFaultProxy } from '../helpers/faultProxy';
+import { type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
 import { perceptualDistance } from '../helpers/perceptual';
 
 /**
@@ -48,7 +48,9 @@ async function testImage(width: number, height: number, seed: number): Promise<B
       pixels[i + 2] = ((x >> 5) + (y >> 5) + seed) % 2 === 0 ? 220 : 30;
     }
   }
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }
 
 let images: Buffer[];
@@ -75,7 +77,10 @@ async function captureStdout<T>(work: () => Promise<T>): Promise<{ result: T; li
     written.push(String(chunk));
     return true;
   };
-  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+  const spies = [
+    jest.spyOn(process.stdout, 'write').mockImplementation(capture),
+    jest.spyOn(process.stderr, 'write').mockImplementation(capture),
+  ];
   let result: T;
   try {
     result = await work();
@@ -102,7 +107,8 @@ const quietly = async <T>(work: () => Promise<T>): Promise<T> => (await captureS
 /** [s3Key, outcome status] of every record the handler processed. */
 const outcomes = (lines: Line[]) => lines.filter((line) => line.message === 'processed').map((line) => [line.s3Key, line.outcome.status]);
 /** [s3Key, reason] of every record failed for a retry. */
-const retried = (lines: Line[]) => lines.filter((line) => line.message === 'transient failure: the record will be retried').map((line) => [line.s3Key, line.reason]);
+const retried = (lines: Line[]) =>
+  lines.filter((line) => line.message === 'transient failure: the record will be retried').map((line) => [line.s3Key, line.reason]);
 /** A metric's total over the EMF blobs printed. */
 const metric = (lines: Line[], name: string) =>
   lines.filter((line) => line._aws).reduce((sum, blob) => sum + [blob[name] ?? 0].flat().reduce((a: number, b: number) => a + b, 0), 0);
@@ -333,13 +339,27 @@ describe('awkward object keys', () => {
     // s3rver cannot store a key with a leading slash (its router answers 404 to `/uploads//...`), so
     // the object does not exist here and the event is built by hand, as AWS would send it.
     { name: 'leading slash (not storable in s3rver)', key: '/keys/slash.jpg', upload: false, expected: { outcome: 'source-missing' } },
-    { name: 'invalid percent-encoding in the event', key: 'keys/bad%.jpg', encodedKey: 'keys/bad%E0%A4%A.jpg', upload: false, expected: { dlq: 'invalid-event' } },
-    { name: 'UTF-8 of a lone surrogate in the event', key: 'keys/surrogate.jpg', encodedKey: 'keys/%ED%A0%80.jpg', upload: false, expected: { dlq: 'invalid-event' } },
+    {
+      name: 'invalid percent-encoding in the event',
+      key: 'keys/bad%.jpg',
+      encodedKey: 'keys/bad%E0%A4%A.jpg',
+      upload: false,
+      expected: { dlq: 'invalid-event' },
+    },
+    {
+      name: 'UTF-8 of a lone surrogate in the event',
+      key: 'keys/surrogate.jpg',
+      encodedKey: 'keys/%ED%A0%80.jpg',
+      upload: false,
+      expected: { dlq: 'invalid-event' },
+    },
   ];
 
   const bodyFor = async (testCase: (typeof CASES)[number], image: Buffer) => {
     if (testCase.upload) return (await uploadAndEvent(testCase.key, image)).body;
-    const body = JSON.parse(s3NotificationBody({ bucket: 'uploads', key: testCase.key, eTag: '0123456789abcdef0123456789abcdef', size: image.length }));
+    const body = JSON.parse(
+      s3NotificationBody({ bucket: 'uploads', key: testCase.key, eTag: '0123456789abcdef0123456789abcdef', size: image.length }),
+    );
     if (testCase.encodedKey) body.Records[0].s3.object.key = testCase.encodedKey;
     return JSON.stringify(body);
   };
@@ -368,7 +388,12 @@ describe('awkward object keys', () => {
       const expected = CASES.map(({ name, expected: e }) =>
         'dlq' in e
           ? { name, status: undefined, reason: e.dlq, failureClass: 'permanent' }
-          : { name, status: round === 2 && e.outcome === 'written' ? 'duplicate-skipped' : e.outcome, reason: undefined, failureClass: undefined },
+          : {
+              name,
+              status: round === 2 && e.outcome === 'written' ? 'duplicate-skipped' : e.outcome,
+              reason: undefined,
+              failureClass: undefined,
+            },
       );
       expect(observed).toEqual(expected);
     }
@@ -407,7 +432,10 @@ const until = async (check: () => boolean | Promise<boolean>) => {
 test('an overwrite racing an earlier event: the thumbnails end from the newest version (or the record is retried)', async () => {
   const key = 'race/photo.jpg';
   const v1 = await uploadAndEvent(key, images[1]);
-  const [slow, fast] = [harness.loadHandler(HANDLER, { AWS_ENDPOINT_URL_S3: proxy.url }), harness.loadHandler(HANDLER, { AWS_ENDPOINT_URL_S3: proxy.url })];
+  const [slow, fast] = [
+    harness.loadHandler(HANDLER, { AWS_ENDPOINT_URL_S3: proxy.url }),
+    harness.loadHandler(HANDLER, { AWS_ENDPOINT_URL_S3: proxy.url }),
+  ];
   proxy.inject({ fault: 'stall', method: 'PUT', path: `/thumbnails/1024/${key}`, times: 1 });
   const first = slow(sqsEvent(v1.body), lambdaContext()); // downloads v1, hangs on its marker write
   await until(() => proxy.stalled === 1);
@@ -415,7 +443,9 @@ test('an overwrite racing an earlier event: the thumbnails end from the newest v
   expect((await fast(sqsEvent(v2.body), lambdaContext())).batchItemFailures).toEqual([]);
   proxy.release();
   const firstResult = await first;
-  const markers = await Promise.all([1024, 512, 256].map(async (size) => (await harness.get('thumbnails', `${size}/${key}.webp`)).metadata['source-etag']));
+  const markers = await Promise.all(
+    [1024, 512, 256].map(async (size) => (await harness.get('thumbnails', `${size}/${key}.webp`)).metadata['source-etag']),
+  );
   // Either the stale run noticed and asked for a retry, or every thumbnail is from v2.
   if (firstResult.batchItemFailures.length === 0) expect(markers).toEqual([v2.eTag, v2.eTag, v2.eTag]);
 });
@@ -423,7 +453,10 @@ test('an overwrite racing an earlier event: the thumbnails end from the newest v
 test('a deletion racing an earlier creation event: no thumbnails outlive their source', async () => {
   const key = 'race/deleted.jpg';
   const v1 = await uploadAndEvent(key, images[0]);
-  const [slow, fast] = [harness.loadHandler(HANDLER, { AWS_ENDPOINT_URL_S3: proxy.url }), harness.loadHandler(HANDLER, { AWS_ENDPOINT_URL_S3: proxy.url })];
+  const [slow, fast] = [
+    harness.loadHandler(HANDLER, { AWS_ENDPOINT_URL_S3: proxy.url }),
+    harness.loadHandler(HANDLER, { AWS_ENDPOINT_URL_S3: proxy.url }),
+  ];
   proxy.inject({ fault: 'stall', method: 'PUT', path: `/thumbnails/1024/${key}`, times: 1 });
   const created = slow(sqsEvent(v1.body), lambdaContext());
   await until(() => proxy.stalled === 1);
@@ -445,7 +478,10 @@ test('a stalled S3 response fails its record alone (transient timeout) before th
   const timeoutMs = declaredConfig.functions.resize.timeoutSeconds * 1000;
   const deadline = Date.now() + timeoutMs;
   const context = { ...lambdaContext(), getRemainingTimeInMillis: () => deadline - Date.now() };
-  const outcome = await Promise.race([handler(event, context), new Promise((resolve) => setTimeout(() => resolve('Task timed out'), timeoutMs))]);
+  const outcome = await Promise.race([
+    handler(event, context),
+    new Promise((resolve) => setTimeout(() => resolve('Task timed out'), timeoutMs)),
+  ]);
   proxy.release();
   expect(outcome).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
   expect(await harness.exists('thumbnails', '1024/stall/b.jpg.webp')).toBe(true);

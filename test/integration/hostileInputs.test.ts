@@ -7,8 +7,8 @@ import { loadConfig } from '../../shared/config';
 import { PermanentError } from '../../shared/errors';
 import { renderThumbnails } from '../../shared/image/thumbnails';
 import { lambdaContext, s3NotificationBody, sqsEvent } from '../helpers/events';
-import { CORPUS, startHandlerHarness, type HandlerHarness } from '../helpers/handlerHarness';
-import { EXPECTED, PNGSUITE_FAILURES, type ColourSample, type Expected } from '../hostile/expectations';
+import { CORPUS, type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
+import { type ColourSample, EXPECTED, type Expected, PNGSUITE_FAILURES } from '../hostile/expectations';
 import { MANIFEST } from '../hostile/generate';
 
 /**
@@ -53,7 +53,14 @@ beforeAll(async () => {
   const bodies: string[] = [];
   for (const file of files) {
     const key = keyOf(file.name);
-    bodies.push(s3NotificationBody({ bucket: 'uploads', key, eTag: await harness.put(key, readFileSync(path.join(dir, file.name))), size: file.bytes }));
+    bodies.push(
+      s3NotificationBody({
+        bucket: 'uploads',
+        key,
+        eTag: await harness.put(key, readFileSync(path.join(dir, file.name))),
+        size: file.bytes,
+      }),
+    );
   }
 
   const rssUploaded = peakRssMb();
@@ -70,14 +77,20 @@ beforeAll(async () => {
     `resize handler: ${files.length} records in ${batchTimes.length} batches of 10, ${Math.round(performance.now() - started)} ms; ` +
       `each batch's time and the peak RSS after it: ${batchTimes.join(', ')}`,
   );
-  report.push(`peak RSS of this process (process.resourceUsage().maxRSS): ${rssBefore} MB before the suite, ${rssUploaded} MB after generating and uploading, ${peakRssMb()} MB after the handler run`);
+  report.push(
+    `peak RSS of this process (process.resourceUsage().maxRSS): ${rssBefore} MB before the suite, ${rssUploaded} MB after generating and uploading, ${peakRssMb()} MB after the handler run`,
+  );
 
   deadLetters = new Map(
     (await harness.drain(harness.servers.queueUrls.resizeDlq)).map((message) => {
       const attributes = message.MessageAttributes!;
       return [
         attributes.sourceKey.StringValue!,
-        { reason: attributes.reason.StringValue!, failureClass: attributes.failureClass.StringValue!, message: attributes.errorMessage.StringValue! },
+        {
+          reason: attributes.reason.StringValue!,
+          failureClass: attributes.failureClass.StringValue!,
+          message: attributes.errorMessage.StringValue!,
+        },
       ];
     }),
   );
@@ -104,7 +117,10 @@ test('every file ended as thumbnails or as a DLQ message, not both and not neith
   expect({ neither: neither.map((file) => file.name), both: both.map((file) => file.name) }).toEqual({ neither: [], both: [] });
 });
 
-const refused = Object.entries(EXPECTED).filter(([, expected]) => expected.outcome === 'failure') as [string, Extract<Expected, { outcome: 'failure' }>][];
+const refused = Object.entries(EXPECTED).filter(([, expected]) => expected.outcome === 'failure') as [
+  string,
+  Extract<Expected, { outcome: 'failure' }>,
+][];
 const accepted = Object.entries(EXPECTED).filter(([, expected]) => expected.outcome === 'thumbnails') as [string, Thumbnails][];
 
 test.each(refused)('%s is a permanent failure in the DLQ with its reason', async (name, expected) => {
@@ -135,8 +151,10 @@ function colourProblems(samples: ColourSample[], found: number[][]): string[] {
     const [r, g, b, a] = found[i];
     const tolerance = sample.tolerance ?? 8;
     const where = `at ${sample.at.map((f) => f.toFixed(2)).join(',')} found rgba(${found[i].join(',')})`;
-    if (sample.rgb && sample.rgb.some((value, c) => Math.abs(value - found[i][c]) > tolerance)) problems.push(`${where}, expected rgb(${sample.rgb.join(',')}) ±${tolerance}`);
-    if (sample.alpha !== undefined && Math.abs(sample.alpha - a) > tolerance) problems.push(`${where}, expected alpha ${sample.alpha} ±${tolerance}`);
+    if (sample.rgb?.some((value, c) => Math.abs(value - found[i][c]) > tolerance))
+      problems.push(`${where}, expected rgb(${sample.rgb.join(',')}) ±${tolerance}`);
+    if (sample.alpha !== undefined && Math.abs(sample.alpha - a) > tolerance)
+      problems.push(`${where}, expected alpha ${sample.alpha} ±${tolerance}`);
     if (sample.dominant) {
       const channels = { r, g, b };
       const others = (['r', 'g', 'b'] as const).filter((c) => c !== sample.dominant).map((c) => channels[c]);
@@ -202,7 +220,9 @@ test('the P3 source really is tagged Display P3, so the sRGB output proves a con
 });
 
 describe('PngSuite through renderThumbnails', () => {
-  const names = readdirSync(PNGSUITE).filter((name) => name.endsWith('.png')).sort();
+  const names = readdirSync(PNGSUITE)
+    .filter((name) => name.endsWith('.png'))
+    .sort();
   const outcomes = new Map<string, { reason?: string; sizes?: [number, number][] }>();
 
   beforeAll(async () => {
@@ -216,7 +236,9 @@ describe('PngSuite through renderThumbnails', () => {
         outcomes.set(name, { reason: error instanceof PermanentError ? error.reason : `threw ${String(error)}` });
       }
     }
-    report.push(`PngSuite: ${names.length} files through renderThumbnails in ${Math.round(performance.now() - started)} ms; peak RSS ${before} MB before, ${peakRssMb()} MB after`);
+    report.push(
+      `PngSuite: ${names.length} files through renderThumbnails in ${Math.round(performance.now() - started)} ms; peak RSS ${before} MB before, ${peakRssMb()} MB after`,
+    );
   }, 60000);
 
   test('has its broken files, each with an expected reason', () => {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { lambdaContext, s3NotificationBody, sqsEvent } from '../helpers/events';
-import { CORPUS, startHandlerHarness, type HandlerHarness } from '../helpers/handlerHarness';
+import { CORPUS, type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
 
 const HANDLER = path.resolve(__dirname, '../../functions/resize/handler');
 const SUITE = path.join(CORPUS, 'pngsuite');
@@ -21,7 +21,14 @@ beforeAll(async () => {
   const bodies: string[] = [];
   for (const name of files) {
     const data = readFileSync(path.join(SUITE, name));
-    bodies.push(s3NotificationBody({ bucket: 'uploads', key: `pngsuite/${name}`, eTag: await harness.put(`pngsuite/${name}`, data), size: data.length }));
+    bodies.push(
+      s3NotificationBody({
+        bucket: 'uploads',
+        key: `pngsuite/${name}`,
+        eTag: await harness.put(`pngsuite/${name}`, data),
+        size: data.length,
+      }),
+    );
   }
   failures = [];
   for (let i = 0; i < bodies.length; i += 10) {

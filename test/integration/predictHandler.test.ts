@@ -1,10 +1,10 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createRandom } from '../../scripts/model/random';
 import { randomShapeSpec, renderShape, SHAPE_LABELS } from '../../scripts/model/shapes';
 import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
-import { CORPUS, startHandlerHarness, type HandlerHarness } from '../helpers/handlerHarness';
+import { CORPUS, type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
 
 const HANDLER = path.resolve(__dirname, '../../functions/predict/handler');
 const DEMO_MODEL = path.resolve(__dirname, '../../models/shapes/1');
@@ -21,10 +21,13 @@ const putModel = async (prefix: string, files: { model?: Buffer; manifest?: unkn
     await harness.s3.send(new PutObjectCommand({ Bucket: 'models', Key: `${prefix}manifest.json`, Body: body }));
   }
 };
-const uploadAndEvent = async (key: string, body: Buffer) => s3NotificationBody({ bucket: 'uploads', key, eTag: await harness.put(key, body), size: body.length });
-const readPrediction = async (key: string) => JSON.parse((await harness.get('thumbnails', `predictions/${key}.json`)).data.toString('utf8'));
+const uploadAndEvent = async (key: string, body: Buffer) =>
+  s3NotificationBody({ bucket: 'uploads', key, eTag: await harness.put(key, body), size: body.length });
+const readPrediction = async (key: string) =>
+  JSON.parse((await harness.get('thumbnails', `predictions/${key}.json`)).data.toString('utf8'));
 const dlq = () => harness.drain(harness.servers.queueUrls.predictDlq);
-const attribute = (message: { MessageAttributes?: Record<string, { StringValue?: string }> }, name: string) => message.MessageAttributes?.[name]?.StringValue;
+const attribute = (message: { MessageAttributes?: Record<string, { StringValue?: string }> }, name: string) =>
+  message.MessageAttributes?.[name]?.StringValue;
 
 beforeAll(async () => {
   harness = await startHandlerHarness();
@@ -54,7 +57,9 @@ describe('predict handler against the embedded S3 and SQS', () => {
   test('known pictures get their labels: synthetic shapes the model never saw, through S3 and the handler', async () => {
     const handler = harness.loadHandler(HANDLER, { MODEL_URI: 's3://models/shapes/1/' });
     const rng = createRandom(7_310_042);
-    const pictures = SHAPE_LABELS.flatMap((label) => [0, 1, 2].map((i) => ({ label, key: `known/${label}-${i}.img`, spec: randomShapeSpec(rng, label) })));
+    const pictures = SHAPE_LABELS.flatMap((label) =>
+      [0, 1, 2].map((i) => ({ label, key: `known/${label}-${i}.img`, spec: randomShapeSpec(rng, label) })),
+    );
     const bodies = [];
     for (const picture of pictures) bodies.push(await uploadAndEvent(picture.key, await renderShape(picture.spec)));
     for (let i = 0; i < bodies.length; i += 10) {
@@ -99,8 +104,18 @@ describe('predict handler against the embedded S3 and SQS', () => {
   describe.each([
     ['missing', 's3://models/nowhere/', async () => undefined, /nowhere/],
     ['corrupt', 's3://models/corrupt/', () => putModel('corrupt/', { model: Buffer.from('not an onnx graph'), manifest }), /corrupt/],
-    ['with a bad manifest', 's3://models/badmanifest/', () => putModel('badmanifest/', { model: modelBytes, manifest: { ...manifest, layout: 'CHW' } }), /"layout"/],
-    ['whose manifest names a tensor the graph lacks', 's3://models/badtensor/', () => putModel('badtensor/', { model: modelBytes, manifest: { ...manifest, inputName: 'pixels' } }), /"inputName"/],
+    [
+      'with a bad manifest',
+      's3://models/badmanifest/',
+      () => putModel('badmanifest/', { model: modelBytes, manifest: { ...manifest, layout: 'CHW' } }),
+      /"layout"/,
+    ],
+    [
+      'whose manifest names a tensor the graph lacks',
+      's3://models/badtensor/',
+      () => putModel('badtensor/', { model: modelBytes, manifest: { ...manifest, inputName: 'pixels' } }),
+      /"inputName"/,
+    ],
   ])('a %s model', (_, uri, prepare, messagePattern) => {
     beforeAll(prepare);
 

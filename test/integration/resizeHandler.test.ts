@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
-import { CORPUS, startHandlerHarness, type HandlerHarness } from '../helpers/handlerHarness';
+import { CORPUS, type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
 
 const HANDLER = path.resolve(__dirname, '../../functions/resize/handler');
 const photo = readFileSync(path.join(CORPUS, 'exif-orientation/Landscape_0.jpg'));
@@ -51,7 +51,9 @@ describe('resize handler against the embedded S3 and SQS', () => {
   });
 
   test('a small image keeps its own dimensions at every size', async () => {
-    const small = await sharp({ create: { width: 120, height: 80, channels: 3, background: '#3366cc' } }).png().toBuffer();
+    const small = await sharp({ create: { width: 120, height: 80, channels: 3, background: '#3366cc' } })
+      .png()
+      .toBuffer();
     const body = await uploadAndEvent('small/icon.png', small);
     expect((await handler(sqsEvent(body), lambdaContext())).batchItemFailures).toEqual([]);
     for (const size of [256, 512, 1024]) {
@@ -166,7 +168,11 @@ describe('resize handler against the embedded S3 and SQS', () => {
     } finally {
       spy.mockRestore();
     }
-    const lines = written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    const lines = written
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
     expect(lines.map((line) => line.message)).toContain('processed');
     for (const line of lines) {
       expect(line).toMatchObject({

@@ -1,9 +1,18 @@
-import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
 import config from '../../pipeline.config.json';
-import { type CfnResource, type CfnTemplate, type Json, type JsonObject, type PackageResult, offlineEnv, packageService, runServerless } from './packageService';
+import {
+  type CfnResource,
+  type CfnTemplate,
+  type Json,
+  type JsonObject,
+  offlineEnv,
+  type PackageResult,
+  packageService,
+  runServerless,
+} from './packageService';
 
 /**
  * Checks on the CloudFormation template that `serverless package --stage dev` produces offline,
@@ -128,8 +137,7 @@ describe('serverless package --stage dev (offline, no AWS credentials)', () => {
     const engine = new RegoEngine();
     try {
       const report = engine.validateStandard(new TemplateFile(packaged.templatePath));
-      const show = (d: (typeof report.diagnostics)[number]) =>
-        `${d.severity} ${d.ruleId} ${d.entity?.logicalId ?? ''}: ${d.message}`;
+      const show = (d: (typeof report.diagnostics)[number]) => `${d.severity} ${d.ruleId} ${d.entity?.logicalId ?? ''}: ${d.message}`;
       const errors = report.diagnostics.filter((d) => d.severity === 'ERROR' || d.severity === 'FATAL');
       expect(errors.map(show)).toEqual([]);
       // Warnings on framework-generated resources (versions, DependsOn it adds) are not ours to fix.
@@ -248,8 +256,7 @@ describe('queues', () => {
     for (const queue of ['ResizeQueue', 'PredictQueue']) {
       const alarm = alarms.find(
         (a) =>
-          a.MetricName === 'ApproximateAgeOfOldestMessage' &&
-          asArray(a.Dimensions as Json[]).some((d) => target(obj(d).Value) === queue),
+          a.MetricName === 'ApproximateAgeOfOldestMessage' && asArray(a.Dimensions as Json[]).some((d) => target(obj(d).Value) === queue),
       );
       expect({ queue, threshold: alarm?.Threshold, op: alarm?.ComparisonOperator }).toEqual({
         queue,
@@ -305,7 +312,7 @@ describe('SNS fan-out', () => {
     expect(publish?.raw.Principal).toEqual({ Service: 's3.amazonaws.com' });
     const condition = obj(publish?.raw.Condition);
     expect(obj(obj(condition.ArnLike)['aws:SourceArn'])['Fn::Sub']).toBe(
-      'arn:${AWS::Partition}:s3:::' + String(obj(props('UploadsBucket').BucketName)['Fn::Sub']),
+      `arn:\${AWS::Partition}:s3:::${String(obj(props('UploadsBucket').BucketName)['Fn::Sub'])}`,
     );
     expect(obj(condition.StringEquals)['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
   });
@@ -359,14 +366,15 @@ describe('buckets', () => {
       const algorithm = obj(obj(rules[0]).ServerSideEncryptionByDefault).SSEAlgorithm;
       expect({ id, algorithm }).toEqual({ id, algorithm: expect.stringMatching(/^(AES256|aws:kms|aws:kms:dsse)$/) });
       if (id !== 'ServerlessDeploymentBucket') {
-        expect({ id, ownership: obj(p.OwnershipControls) }).toEqual({ id, ownership: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } });
+        expect({ id, ownership: obj(p.OwnershipControls) }).toEqual({
+          id,
+          ownership: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        });
       }
       const policy = policies.find(([, pol]) => target(pol.Properties?.Bucket) === id);
       const tlsDeny = statementsOf(id, 'AWS::S3::BucketPolicy', policy?.[1].Properties?.PolicyDocument).find(
         (s) =>
-          s.Effect === 'Deny' &&
-          s.actions.includes('s3:*') &&
-          String(obj(obj(s.raw.Condition).Bool)['aws:SecureTransport']) === 'false',
+          s.Effect === 'Deny' && s.actions.includes('s3:*') && String(obj(obj(s.raw.Condition).Bool)['aws:SecureTransport']) === 'false',
       );
       expect({ id, tlsDeny: Boolean(tlsDeny) }).toEqual({ id, tlsDeny: true });
       // Both the bucket and its objects.

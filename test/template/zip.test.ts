@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { MB, type PackageResult, ROOT, type ZipEntry, listZip, packageService, readZipEntry } from './packageService';
+import { listZip, MB, type PackageResult, packageService, ROOT, readZipEntry, type ZipEntry } from './packageService';
 
 /**
  * What goes into the Lambda zips. sharp is a native module: each zip must carry sharp's Linux
@@ -10,7 +10,8 @@ import { MB, type PackageResult, ROOT, type ZipEntry, listZip, packageService, r
  */
 
 const LAMBDA_UNZIPPED_LIMIT = 250 * MB;
-const sharpVersion = (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'sharp', 'package.json'), 'utf8')) as { version: string }).version;
+const sharpVersion = (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'sharp', 'package.json'), 'utf8')) as { version: string })
+  .version;
 
 interface Packaged {
   result: PackageResult;
@@ -104,7 +105,9 @@ describe.each([
     expect(source).not.toMatch(/onnxruntime|@tensorflow/);
     // sharp stays external (a package in node_modules), everything else is bundled and minified.
     expect(source).toMatch(/require\(["']sharp["']\)/);
-    expect(names(entries).filter((n) => n.startsWith('node_modules/@aws-sdk/') || n.startsWith('node_modules/@aws-lambda-powertools/'))).toEqual([]);
+    expect(
+      names(entries).filter((n) => n.startsWith('node_modules/@aws-sdk/') || n.startsWith('node_modules/@aws-lambda-powertools/')),
+    ).toEqual([]);
   });
 
   test('predict.zip has its handler, fits Lambda, and any sharp in it is the same platform', () => {

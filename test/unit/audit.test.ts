@@ -1,17 +1,23 @@
 import {
+  type AuditInput,
   deadLetterFor,
   expectedOutputs,
   formatAuditReport,
   markersToCheck,
   reconcileAudit,
-  type AuditInput,
   type UploadObject,
 } from '../../shared/operations/audit';
 import type { DlqRow } from '../../shared/operations/dlqRows';
 
 const NOW = new Date('2026-11-24T12:00:00.000Z');
 const OLD = '2026-11-24T11:00:00.000Z';
-const rules = { uploadsBucket: 'uploads', thumbnails: { sizes: [256, 1024, 512], format: 'webp' as const }, outputs: 'all' as const, graceSeconds: 120, now: NOW };
+const rules = {
+  uploadsBucket: 'uploads',
+  thumbnails: { sizes: [256, 1024, 512], format: 'webp' as const },
+  outputs: 'all' as const,
+  graceSeconds: 120,
+  now: NOW,
+};
 
 const upload = (key: string, eTag = `etag-${key}`, lastModified: string = OLD): UploadObject => ({ key, eTag: `"${eTag}"`, lastModified });
 
@@ -53,7 +59,8 @@ function input(uploads: UploadObject[], overrides: Partial<AuditInput> = {}): Au
   };
 }
 
-const statuses = (report: ReturnType<typeof reconcileAudit>) => Object.fromEntries(report.entries.map((entry) => [entry.key, entry.status]));
+const statuses = (report: ReturnType<typeof reconcileAudit>) =>
+  Object.fromEntries(report.entries.map((entry) => [entry.key, entry.status]));
 
 describe('expectedOutputs and markers', () => {
   test('every size as <size>/<key>.<format>, largest first as the marker, plus predictions/<key>.json', () => {
@@ -67,7 +74,11 @@ describe('expectedOutputs and markers', () => {
   test('a HEAD only for families whose outputs are all listed', () => {
     const uploads = [upload('full.jpg'), upload('partial.jpg'), upload('none.jpg')];
     const { outputKeys } = outputsOf(uploads.slice(0, 2), ['256/partial.jpg.webp']);
-    expect(markersToCheck(uploads, outputKeys, rules).sort()).toEqual(['1024/full.jpg.webp', 'predictions/full.jpg.json', 'predictions/partial.jpg.json']);
+    expect(markersToCheck(uploads, outputKeys, rules).sort()).toEqual([
+      '1024/full.jpg.webp',
+      'predictions/full.jpg.json',
+      'predictions/partial.jpg.json',
+    ]);
   });
 });
 
@@ -91,7 +102,10 @@ describe('reconcileAudit', () => {
   test('outputs of an older version of the object (stale source-etag) are not complete', () => {
     const uploads = [upload('a.jpg', 'new')];
     const report = reconcileAudit(input(uploads, outputsOf(uploads, [], { '1024/a.jpg.webp': 'old' })));
-    expect(report.entries[0].families[0]).toMatchObject({ status: 'missing', detail: expect.stringMatching(/another version.*source-etag old/) });
+    expect(report.entries[0].families[0]).toMatchObject({
+      status: 'missing',
+      detail: expect.stringMatching(/another version.*source-etag old/),
+    });
   });
 
   test('a missing prediction counts with --outputs all, not with --outputs thumbnails', () => {
@@ -104,25 +118,53 @@ describe('reconcileAudit', () => {
   test('a DLQ entry accounts for an upload, per family: the resize DLQ for thumbnails, the predict DLQ for the prediction', () => {
     const uploads = [upload('poison.jpg')];
     const none = { outputKeys: new Set<string>(), markerETags: new Map() };
-    const both = reconcileAudit(input(uploads, { ...none, deadLetters: { thumbnails: [dlqRow('resize', 'poison.jpg')], prediction: [dlqRow('predict', 'poison.jpg')], any: [] } }));
+    const both = reconcileAudit(
+      input(uploads, {
+        ...none,
+        deadLetters: { thumbnails: [dlqRow('resize', 'poison.jpg')], prediction: [dlqRow('predict', 'poison.jpg')], any: [] },
+      }),
+    );
     expect(both).toMatchObject({ ok: true, summary: { 'dead-lettered': 1 } });
-    expect(both.entries[0].families[0]).toMatchObject({ status: 'dead-lettered', detail: 'resize DLQ: not-an-image', deadLetter: { queue: 'resize', reason: 'not-an-image' } });
+    expect(both.entries[0].families[0]).toMatchObject({
+      status: 'dead-lettered',
+      detail: 'resize DLQ: not-an-image',
+      deadLetter: { queue: 'resize', reason: 'not-an-image' },
+    });
 
     // The resize DLQ says nothing about the prediction: a lost predict message is still lost.
-    const onlyResize = reconcileAudit(input(uploads, { ...none, deadLetters: { thumbnails: [dlqRow('resize', 'poison.jpg')], prediction: [], any: [] } }));
-    expect(onlyResize.entries[0]).toMatchObject({ status: 'missing', families: [{ status: 'dead-lettered' }, { family: 'prediction', status: 'missing' }] });
+    const onlyResize = reconcileAudit(
+      input(uploads, { ...none, deadLetters: { thumbnails: [dlqRow('resize', 'poison.jpg')], prediction: [], any: [] } }),
+    );
+    expect(onlyResize.entries[0]).toMatchObject({
+      status: 'missing',
+      families: [{ status: 'dead-lettered' }, { family: 'prediction', status: 'missing' }],
+    });
 
     // A delivery DLQ entry covers both (SNS could not deliver the event at all).
-    const delivery = reconcileAudit(input(uploads, { ...none, deadLetters: { thumbnails: [], prediction: [], any: [dlqRow('delivery', 'poison.jpg')] } }));
+    const delivery = reconcileAudit(
+      input(uploads, { ...none, deadLetters: { thumbnails: [], prediction: [], any: [dlqRow('delivery', 'poison.jpg')] } }),
+    );
     expect(delivery.ok).toBe(true);
   });
 
   test('a DLQ entry for another version, another bucket or a removal does not account for the upload', () => {
     const item = upload('a.jpg', 'v2');
-    expect(deadLetterFor(item, 'uploads', [dlqRow('resize', 'a.jpg', { objects: [{ kind: 'created', bucket: 'uploads', key: 'a.jpg', eTag: 'v1' }] })])).toBeUndefined();
-    expect(deadLetterFor(item, 'uploads', [dlqRow('resize', 'a.jpg', { objects: [{ kind: 'created', bucket: 'other', key: 'a.jpg' }] })])).toBeUndefined();
-    expect(deadLetterFor(item, 'uploads', [dlqRow('resize', 'a.jpg', { objects: [{ kind: 'removed', bucket: 'uploads', key: 'a.jpg' }] })])).toBeUndefined();
-    expect(deadLetterFor(item, 'uploads', [dlqRow('resize', 'a.jpg', { objects: [{ kind: 'created', bucket: 'uploads', key: 'a.jpg', eTag: 'v2' }] })])).toBeDefined();
+    expect(
+      deadLetterFor(item, 'uploads', [
+        dlqRow('resize', 'a.jpg', { objects: [{ kind: 'created', bucket: 'uploads', key: 'a.jpg', eTag: 'v1' }] }),
+      ]),
+    ).toBeUndefined();
+    expect(
+      deadLetterFor(item, 'uploads', [dlqRow('resize', 'a.jpg', { objects: [{ kind: 'created', bucket: 'other', key: 'a.jpg' }] })]),
+    ).toBeUndefined();
+    expect(
+      deadLetterFor(item, 'uploads', [dlqRow('resize', 'a.jpg', { objects: [{ kind: 'removed', bucket: 'uploads', key: 'a.jpg' }] })]),
+    ).toBeUndefined();
+    expect(
+      deadLetterFor(item, 'uploads', [
+        dlqRow('resize', 'a.jpg', { objects: [{ kind: 'created', bucket: 'uploads', key: 'a.jpg', eTag: 'v2' }] }),
+      ]),
+    ).toBeDefined();
     // A body that names nothing (not JSON): the sourceKey attribute still counts.
     expect(deadLetterFor(item, 'uploads', [dlqRow('resize', 'a.jpg', { objects: [] })])).toBeDefined();
   });
@@ -132,7 +174,11 @@ describe('reconcileAudit', () => {
     const none = { outputKeys: new Set<string>(), markerETags: new Map() };
     const report = reconcileAudit(input([young], none));
     expect(report).toMatchObject({ ok: true, summary: { pending: 1 } });
-    expect(report.entries[0].families[0]).toMatchObject({ status: 'pending', pendingBecause: 'grace', detail: expect.stringMatching(/uploaded 30 s ago \(grace 120 s\)/) });
+    expect(report.entries[0].families[0]).toMatchObject({
+      status: 'pending',
+      pendingBecause: 'grace',
+      detail: expect.stringMatching(/uploaded 30 s ago \(grace 120 s\)/),
+    });
     expect(reconcileAudit(input([young], { ...none, graceSeconds: 0 })).ok).toBe(false);
   });
 
@@ -142,7 +188,10 @@ describe('reconcileAudit', () => {
     const report = reconcileAudit(input(uploads, { ...outputs, outputs: 'thumbnails', queueDepths: { thumbnails: 1, prediction: 0 } }));
     expect(report.ok).toBe(true);
     expect(statuses(report)).toEqual({ 'a.jpg': 'pending', 'b.jpg': 'pending', 'c.jpg': 'pending' });
-    expect(report.entries[0].families[0]).toMatchObject({ pendingBecause: 'queue', detail: expect.stringMatching(/queue still holds 1 message/) });
+    expect(report.entries[0].families[0]).toMatchObject({
+      pendingBecause: 'queue',
+      detail: expect.stringMatching(/queue still holds 1 message/),
+    });
     expect(report.warnings).toEqual([expect.stringMatching(/3 upload\(s\) lack thumbnails but the queue holds only 1 .* at least 2/)]);
     // The predict queue's backlog does not excuse missing thumbnails.
     const other = reconcileAudit(input(uploads, { ...outputs, outputs: 'thumbnails', queueDepths: { thumbnails: 0, prediction: 9 } }));
@@ -154,14 +203,26 @@ describe('reconcileAudit', () => {
     const none = { outputKeys: new Set<string>(), markerETags: new Map() };
     const row = dlqRow('resize', key, { reason: 'key-too-long' });
     const predicted = dlqRow('predict', key, { reason: 'key-too-long' });
-    expect(reconcileAudit(input([upload(key)], { ...none, deadLetters: { thumbnails: [row], prediction: [predicted], any: [] } })).ok).toBe(true);
+    expect(reconcileAudit(input([upload(key)], { ...none, deadLetters: { thumbnails: [row], prediction: [predicted], any: [] } })).ok).toBe(
+      true,
+    );
     expect(reconcileAudit(input([upload(key)], none)).ok).toBe(false);
   });
 
   test('the worst status wins and entries are sorted worst first, then by key', () => {
-    const uploads = [upload('z-missing.jpg'), upload('a-dead.jpg'), upload('m-young.jpg', 'e', new Date(NOW.getTime() - 1000).toISOString()), upload('ok.jpg')];
+    const uploads = [
+      upload('z-missing.jpg'),
+      upload('a-dead.jpg'),
+      upload('m-young.jpg', 'e', new Date(NOW.getTime() - 1000).toISOString()),
+      upload('ok.jpg'),
+    ];
     const outputs = outputsOf([uploads[3]]);
-    const report = reconcileAudit(input(uploads, { ...outputs, deadLetters: { thumbnails: [dlqRow('resize', 'a-dead.jpg')], prediction: [dlqRow('predict', 'a-dead.jpg')], any: [] } }));
+    const report = reconcileAudit(
+      input(uploads, {
+        ...outputs,
+        deadLetters: { thumbnails: [dlqRow('resize', 'a-dead.jpg')], prediction: [dlqRow('predict', 'a-dead.jpg')], any: [] },
+      }),
+    );
     expect(report.entries.map((entry) => [entry.status, entry.key])).toEqual([
       ['missing', 'z-missing.jpg'],
       ['pending', 'm-young.jpg'],
@@ -171,7 +232,9 @@ describe('reconcileAudit', () => {
 
     const text = formatAuditReport(report, { thumbnailsBucket: 'thumbnails', dlqs: ['resize', 'predict', 'delivery'] });
     expect(text).toMatch(/complete 1, dead-lettered 1, pending 1, missing 1/);
-    expect(text).toMatch(/^MISSING\s+2026-11-24 11:00:00Z\s+z-missing\.jpg\s+thumbnails: none of its 3 thumbnails \(1024\/z-missing\.jpg\.webp, \.\.\.\); prediction: no predictions\/z-missing\.jpg\.json$/m);
+    expect(text).toMatch(
+      /^MISSING\s+2026-11-24 11:00:00Z\s+z-missing\.jpg\s+thumbnails: none of its 3 thumbnails \(1024\/z-missing\.jpg\.webp, \.\.\.\); prediction: no predictions\/z-missing\.jpg\.json$/m,
+    );
     expect(text.trim().split('\n').pop()).toBe('MISSING: 1 upload(s) have neither outputs nor a DLQ entry.');
   });
 

@@ -16,13 +16,16 @@ import {
 } from '../../cli/args';
 import { resolveTarget } from '../../cli/commands/dlq';
 import { helpText, USAGE } from '../../cli/help';
-import { resourcesFromOutputs, stackName, STACK_OUTPUTS } from '../../shared/operations/stackOutputs';
+import { resourcesFromOutputs, STACK_OUTPUTS, stackName } from '../../shared/operations/stackOutputs';
 
 describe('parseArgv', () => {
   const spec = { out: 'string', wait: 'boolean' } as const;
 
   test('positionals, --name value, --name=value and boolean flags', () => {
-    expect(parseArgv(['a.jpg', '--out', 'dir', 'b.jpg', '--wait'], spec)).toEqual({ positionals: ['a.jpg', 'b.jpg'], options: { out: 'dir', wait: true } });
+    expect(parseArgv(['a.jpg', '--out', 'dir', 'b.jpg', '--wait'], spec)).toEqual({
+      positionals: ['a.jpg', 'b.jpg'],
+      options: { out: 'dir', wait: true },
+    });
     expect(parseArgv(['--out=x=y'], spec).options.out).toBe('x=y');
     expect(parseArgv(['--out='], spec).options.out).toBe('');
   });
@@ -112,7 +115,9 @@ describe('replay', () => {
   test('refuses a missing or extra file and an unknown function', () => {
     expect(() => parseReplayArgs([])).toThrow(/exactly one event file/);
     expect(() => parseReplayArgs(['a.json', 'b.json'])).toThrow(/exactly one event file/);
-    expect(() => parseReplayArgs(['a.json', '--function', 'thumbnail'])).toThrow(/--function must be one of resize, predict, got "thumbnail"/);
+    expect(() => parseReplayArgs(['a.json', '--function', 'thumbnail'])).toThrow(
+      /--function must be one of resize, predict, got "thumbnail"/,
+    );
   });
 });
 
@@ -159,7 +164,9 @@ describe('dlq', () => {
   test('list: every DLQ by default, one with --queue, JSON with --json', () => {
     expect(parseDlqArgs(['list'])).toEqual({ action: 'list', aws: false, json: false });
     expect(parseDlqArgs(['list', '--queue', 'delivery', '--json'])).toEqual({ action: 'list', aws: false, queue: 'delivery', json: true });
-    expect(parseDlqArgs(['list', '--queue-url', 'http://127.0.0.1:9324/000000000000/x'])).toMatchObject({ queueUrl: 'http://127.0.0.1:9324/000000000000/x' });
+    expect(parseDlqArgs(['list', '--queue-url', 'http://127.0.0.1:9324/000000000000/x'])).toMatchObject({
+      queueUrl: 'http://127.0.0.1:9324/000000000000/x',
+    });
   });
 
   test('redrive: queue, reason filter and dry run', () => {
@@ -191,7 +198,10 @@ describe('dlq', () => {
   test.each([
     [['purge'], /unknown dlq action "purge"; actions: list, redrive/],
     [['list', '--queue', 'thumbnails'], /--queue must be one of resize, predict, delivery, got "thumbnails"/],
-    [['redrive', '--queue', 'delivery'], /--queue must be one of resize, predict, got "delivery" \(delivery DLQ messages have no single source queue/],
+    [
+      ['redrive', '--queue', 'delivery'],
+      /--queue must be one of resize, predict, got "delivery" \(delivery DLQ messages have no single source queue/,
+    ],
     [['redrive', '--reason', 'corupt'], /--reason "corupt" is no reason code; known: not-an-image, .*corrupt/],
     [['redrive', '--reason='], /--reason must not be empty/],
     [['list', '--stage', 'prod'], /--stage needs --aws/],
@@ -212,7 +222,19 @@ describe('audit', () => {
 
   test('every option', () => {
     expect(
-      parseAuditArgs(['--json', '--outputs', 'thumbnails', '--grace-seconds', '0', '--aws', '--stage', 'dev', '--uploads-bucket', 'u', '--thumbnails-bucket=t']),
+      parseAuditArgs([
+        '--json',
+        '--outputs',
+        'thumbnails',
+        '--grace-seconds',
+        '0',
+        '--aws',
+        '--stage',
+        'dev',
+        '--uploads-bucket',
+        'u',
+        '--thumbnails-bucket=t',
+      ]),
     ).toEqual({ aws: true, stage: 'dev', json: true, outputs: 'thumbnails', graceSeconds: 0, uploadsBucket: 'u', thumbnailsBucket: 't' });
   });
 
@@ -257,9 +279,17 @@ describe('where the operations commands look', () => {
   });
 
   test('endpoint overrides and bucket flags win', async () => {
-    const env = { AWS_ENDPOINT_URL_SQS: 'http://sqs.example:4566', AWS_ENDPOINT_URL_S3: 'http://s3.example:4566', UPLOADS_BUCKET: 'from-env' };
+    const env = {
+      AWS_ENDPOINT_URL_SQS: 'http://sqs.example:4566',
+      AWS_ENDPOINT_URL_S3: 'http://s3.example:4566',
+      UPLOADS_BUCKET: 'from-env',
+    };
     const target = await resolveTarget({ aws: false, thumbnailsBucket: 'flagged' }, false, env);
-    expect(target).toMatchObject({ local: false, buckets: { uploads: 'from-env', thumbnails: 'flagged' }, dlqUrls: { resize: 'http://sqs.example:4566/000000000000/resize-dlq' } });
+    expect(target).toMatchObject({
+      local: false,
+      buckets: { uploads: 'from-env', thumbnails: 'flagged' },
+      dlqUrls: { resize: 'http://sqs.example:4566/000000000000/resize-dlq' },
+    });
   });
 
   test('--aws: names come from the stack outputs serverless.yml declares', () => {
@@ -267,7 +297,13 @@ describe('where the operations commands look', () => {
     const outputs = template.slice(template.indexOf('\n  Outputs:'));
     for (const name of Object.values(STACK_OUTPUTS)) expect(outputs).toMatch(new RegExp(`^    ${name}:$`, 'm'));
     expect(stackName('image-pipeline', 'dev')).toBe('image-pipeline-dev');
-    expect(resourcesFromOutputs([{ OutputKey: 'ResizeDlqUrl', OutputValue: 'https://sqs/1/x' }, { OutputKey: 'Other', OutputValue: 'y' }, { OutputKey: 'UploadsBucketName' }])).toEqual({
+    expect(
+      resourcesFromOutputs([
+        { OutputKey: 'ResizeDlqUrl', OutputValue: 'https://sqs/1/x' },
+        { OutputKey: 'Other', OutputValue: 'y' },
+        { OutputKey: 'UploadsBucketName' },
+      ]),
+    ).toEqual({
       resizeDlqUrl: 'https://sqs/1/x',
     });
   });
@@ -276,7 +312,10 @@ describe('where the operations commands look', () => {
 describe('parsePredictArgs', () => {
   test('a file, and an optional model', () => {
     expect(parsePredictArgs(['photo.jpg'])).toEqual({ file: 'photo.jpg' });
-    expect(parsePredictArgs(['photo.jpg', '--model', 's3://models/shapes/1/'])).toEqual({ file: 'photo.jpg', model: 's3://models/shapes/1/' });
+    expect(parsePredictArgs(['photo.jpg', '--model', 's3://models/shapes/1/'])).toEqual({
+      file: 'photo.jpg',
+      model: 's3://models/shapes/1/',
+    });
   });
   test('exactly one file', () => {
     expect(() => parsePredictArgs([])).toThrow(UsageError);

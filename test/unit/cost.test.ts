@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../../cli/args';
 import { DEFAULT_IMAGES_PER_MONTH, DEFAULT_RESIZE_MS, formatCostReport, parseCostArgs, resizeMsPerImage } from '../../cli/commands/cost';
-import { computeCost, cpuStretch, predictRequests, resizeRequests, type CostInputs, type PathProfile } from '../../shared/cost/cost';
+import { type CostInputs, computeCost, cpuStretch, type PathProfile, predictRequests, resizeRequests } from '../../shared/cost/cost';
 import { PRICES } from '../../shared/cost/prices';
 
 // Every expected figure below is worked out by hand from the us-east-1 table in shared/cost/prices.ts
@@ -50,7 +50,9 @@ describe('computeCost', () => {
   test('below 1,769 MB the measured time is stretched by 1769 / memory (x86_64)', () => {
     expect(cpuStretch(1769)).toBe(1);
     expect(cpuStretch(3008)).toBe(1);
-    const report = computeCost(inputs({ arch: 'x86_64', paths: [{ name: 'resize', msPerImage: 100, memoryMb: 1024, s3: resizeRequests(3) }] }));
+    const report = computeCost(
+      inputs({ arch: 'x86_64', paths: [{ name: 'resize', msPerImage: 100, memoryMb: 1024, s3: resizeRequests(3) }] }),
+    );
     const [resize] = report.paths;
     // 100 ms x 1769 / 1024 = 172.75390625 ms; x 1 GB x 1M = 172,753.90625 GB-s; x $0.0000166667 = $2.879237529296
     expect(resize.msPerImageBilled).toBe(172.75390625);
@@ -121,13 +123,42 @@ describe('computeCost', () => {
 
 describe('pipeline cost arguments', () => {
   test('defaults', () => {
-    expect(parseCostArgs([])).toEqual({ imagesPerMonth: DEFAULT_IMAGES_PER_MONTH, arch: 'arm64', imagesPerInvocation: 1, freeTier: false, json: false });
+    expect(parseCostArgs([])).toEqual({
+      imagesPerMonth: DEFAULT_IMAGES_PER_MONTH,
+      arch: 'arm64',
+      imagesPerInvocation: 1,
+      freeTier: false,
+      json: false,
+    });
   });
 
   test('every option', () => {
     expect(
-      parseCostArgs(['--images-per-month', '2_500_000', '--memory=1769', '--arch', 'x86_64', '--ms-per-image', '87.5', '--predict-ms-per-image', '40', '--images-per-invocation', '10', '--free-tier', '--json']),
-    ).toEqual({ imagesPerMonth: 2_500_000, memoryMb: 1769, arch: 'x86_64', msPerImage: 87.5, predictMsPerImage: 40, imagesPerInvocation: 10, freeTier: true, json: true });
+      parseCostArgs([
+        '--images-per-month',
+        '2_500_000',
+        '--memory=1769',
+        '--arch',
+        'x86_64',
+        '--ms-per-image',
+        '87.5',
+        '--predict-ms-per-image',
+        '40',
+        '--images-per-invocation',
+        '10',
+        '--free-tier',
+        '--json',
+      ]),
+    ).toEqual({
+      imagesPerMonth: 2_500_000,
+      memoryMb: 1769,
+      arch: 'x86_64',
+      msPerImage: 87.5,
+      predictMsPerImage: 40,
+      imagesPerInvocation: 10,
+      freeTier: true,
+      json: true,
+    });
     expect(parseCostArgs(['--help'])).toEqual({ help: true });
   });
 

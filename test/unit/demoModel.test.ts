@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { parseManifest } from '../../shared/predict/manifest';
 import { generateShapeSet } from '../../scripts/model/dataset';
 import { SHAPE_LABELS } from '../../scripts/model/shapes';
+import { parseManifest } from '../../shared/predict/manifest';
 
 // The committed demo model, exactly as `npm start` seeds it and the predict function loads it.
 const MODEL_DIR = path.resolve(__dirname, '../../models/shapes/1');
@@ -15,7 +15,10 @@ const manifest = parseManifest(readFileSync(path.join(MODEL_DIR, 'manifest.json'
 let session: ort.InferenceSession;
 
 beforeAll(async () => {
-  session = await ort.InferenceSession.create(readFileSync(path.join(MODEL_DIR, 'model.onnx')), { intraOpNumThreads: 1, executionProviders: ['cpu'] });
+  session = await ort.InferenceSession.create(readFileSync(path.join(MODEL_DIR, 'model.onnx')), {
+    intraOpNumThreads: 1,
+    executionProviders: ['cpu'],
+  });
 });
 afterAll(() => session?.release());
 

@@ -2,8 +2,8 @@ import type { Message } from '@aws-sdk/client-sqs';
 import { deadLetterAttributes } from '../../shared/deadLetter';
 import { PermanentError, TransientError } from '../../shared/errors';
 import { formatDlqRows, formatTable, objectsInBody, parseDlqMessage, printable, shortTime } from '../../shared/operations/dlqRows';
-import { attributesToResend, matchesReason } from '../../shared/operations/redrive';
 import { DERIVED_REASONS, REASON_CODES, REASONS } from '../../shared/operations/reasons';
+import { attributesToResend, matchesReason } from '../../shared/operations/redrive';
 import { s3NotificationBody, sqsRecord } from '../helpers/events';
 
 const context = { queue: 'resize', maxReceiveCount: 5 };
@@ -13,13 +13,22 @@ const notification = s3NotificationBody({ bucket: 'uploads', key: 'my photos/a+b
 function deadLettered(error: PermanentError | TransientError, receiveCount = 1): Message {
   const record = { ...sqsRecord(notification, receiveCount), messageId: 'orig-1' };
   record.attributes.ApproximateFirstReceiveTimestamp = String(Date.parse('2026-11-24T08:00:00.000Z'));
-  const attributes = deadLetterAttributes({ body: notification, error, record, source: { bucket: 'uploads', key: 'my photos/a+b ü.jpg' } }, new Date('2026-11-24T08:05:00.000Z'));
+  const attributes = deadLetterAttributes(
+    { body: notification, error, record, source: { bucket: 'uploads', key: 'my photos/a+b ü.jpg' } },
+    new Date('2026-11-24T08:05:00.000Z'),
+  );
   return {
     MessageId: 'dlq-1',
     ReceiptHandle: 'rh',
     Body: notification,
-    Attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.parse('2026-11-24T08:05:00.100Z')), ApproximateFirstReceiveTimestamp: '1' },
-    MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, { DataType: value.DataType, StringValue: value.StringValue }])),
+    Attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(Date.parse('2026-11-24T08:05:00.100Z')),
+      ApproximateFirstReceiveTimestamp: '1',
+    },
+    MessageAttributes: Object.fromEntries(
+      Object.entries(attributes).map(([name, value]) => [name, { DataType: value.DataType, StringValue: value.StringValue }]),
+    ),
   };
 }
 
@@ -93,9 +102,23 @@ describe('parseDlqMessage', () => {
   });
 
   test('the delivery DLQ: SNS envelopes are unwrapped, the reason is delivery-failed, attempts unknown', () => {
-    const envelope = JSON.stringify({ Type: 'Notification', MessageId: 'sns-1', TopicArn: 'arn:aws:sns:us-east-1:1:uploads', Message: notification });
-    const row = parseDlqMessage({ MessageId: 'd1', Body: envelope, Attributes: { ApproximateReceiveCount: '1' } }, { queue: 'delivery', maxReceiveCount: 5 });
-    expect(row).toMatchObject({ failureClass: 'unknown', reason: 'delivery-failed', sourceKey: 'my photos/a+b ü.jpg', attempts: undefined, attemptsAtLeast: false });
+    const envelope = JSON.stringify({
+      Type: 'Notification',
+      MessageId: 'sns-1',
+      TopicArn: 'arn:aws:sns:us-east-1:1:uploads',
+      Message: notification,
+    });
+    const row = parseDlqMessage(
+      { MessageId: 'd1', Body: envelope, Attributes: { ApproximateReceiveCount: '1' } },
+      { queue: 'delivery', maxReceiveCount: 5 },
+    );
+    expect(row).toMatchObject({
+      failureClass: 'unknown',
+      reason: 'delivery-failed',
+      sourceKey: 'my photos/a+b ü.jpg',
+      attempts: undefined,
+      attemptsAtLeast: false,
+    });
   });
 
   test('the body key wins over a clipped attribute; removal events are kept as such', () => {
@@ -121,7 +144,15 @@ describe('objectsInBody', () => {
 
 describe('tables', () => {
   test('columns are padded to the widest cell and the last is ragged', () => {
-    expect(formatTable(['A', 'BB'], [['xyz', '1'], ['q', 'long value']])).toBe('A    BB\nxyz  1\nq    long value');
+    expect(
+      formatTable(
+        ['A', 'BB'],
+        [
+          ['xyz', '1'],
+          ['q', 'long value'],
+        ],
+      ),
+    ).toBe('A    BB\nxyz  1\nq    long value');
   });
 
   test('control characters in keys are escaped, long cells clipped', () => {
@@ -136,7 +167,9 @@ describe('tables', () => {
     ];
     const [header, first, second] = formatDlqRows(rows).split('\n');
     expect(header).toMatch(/^QUEUE\s+CLASS\s+REASON\s+ATTEMPTS\s+FIRST FAILED\s+LAST FAILED\s+OBJECT\s+MESSAGE$/);
-    expect(first).toMatch(/^resize\s+permanent\s+corrupt\s+1\s+2026-11-24 08:00:00Z\s+2026-11-24 08:05:00Z\s+s3:\/\/uploads\/my photos\/a\+b ü\.jpg\s+bad huffman$/);
+    expect(first).toMatch(
+      /^resize\s+permanent\s+corrupt\s+1\s+2026-11-24 08:00:00Z\s+2026-11-24 08:05:00Z\s+s3:\/\/uploads\/my photos\/a\+b ü\.jpg\s+bad huffman$/,
+    );
     expect(second).toMatch(/unknown\s+max-receives\s+>=5\s+-\s+-\s+s3:\/\/uploads/);
     expect(formatDlqRows([])).toBe('no messages');
     expect(shortTime(undefined)).toBe('-');
@@ -160,8 +193,14 @@ describe('redrive helpers', () => {
 });
 
 test('every reason code has a class, a meaning and an action', () => {
-  expect(REASON_CODES).toEqual(expect.arrayContaining(['not-an-image', 'too-many-pixels', 'service-unavailable', 'unexpected', ...Object.keys(DERIVED_REASONS)]));
+  expect(REASON_CODES).toEqual(
+    expect.arrayContaining(['not-an-image', 'too-many-pixels', 'service-unavailable', 'unexpected', ...Object.keys(DERIVED_REASONS)]),
+  );
   for (const code of REASON_CODES) {
-    expect(REASONS[code]).toEqual({ failureClass: expect.stringMatching(/^(permanent|transient|unknown)$/), meaning: expect.any(String), action: expect.any(String) });
+    expect(REASONS[code]).toEqual({
+      failureClass: expect.stringMatching(/^(permanent|transient|unknown)$/),
+      meaning: expect.any(String),
+      action: expect.any(String),
+    });
   }
 });

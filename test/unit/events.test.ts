@@ -16,7 +16,14 @@ describe('parseS3MessageBody', () => {
   test('an S3 notification in an SQS body (raw SNS delivery) yields decoded object events', () => {
     const body = s3NotificationBody({ bucket: 'uploads', key: 'a b/c+d.jpg', eTag: 'abc', size: 12 });
     expect(parseS3MessageBody(body)).toEqual([
-      expect.objectContaining({ kind: 'created', bucket: 'uploads', key: 'a b/c+d.jpg', eTag: 'abc', size: 12, eventName: 'ObjectCreated:Put' }),
+      expect.objectContaining({
+        kind: 'created',
+        bucket: 'uploads',
+        key: 'a b/c+d.jpg',
+        eTag: 'abc',
+        size: 12,
+        eventName: 'ObjectCreated:Put',
+      }),
     ]);
   });
 
@@ -40,10 +47,16 @@ describe('parseS3MessageBody', () => {
     ['no Records', '{"foo":1}'],
     ['Records not an array', '{"Records":{}}'],
     ['record not an object', '{"Records":[42]}'],
-    ['unknown event name', JSON.stringify({ Records: [{ eventName: 'ObjectTagging:Put', s3: { bucket: { name: 'b' }, object: { key: 'k' } } }] })],
+    [
+      'unknown event name',
+      JSON.stringify({ Records: [{ eventName: 'ObjectTagging:Put', s3: { bucket: { name: 'b' }, object: { key: 'k' } } }] }),
+    ],
     ['missing key', JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: {} } }] })],
     ['missing bucket', JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { object: { key: 'k' } } }] })],
-    ['broken key encoding', JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: { key: '%E0%A4%A' } } }] })],
+    [
+      'broken key encoding',
+      JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: { key: '%E0%A4%A' } } }] }),
+    ],
   ])('a malformed body (%s) is a permanent invalid-event', (_, body) => {
     expect(reasonOf(() => parseS3MessageBody(body))).toBe('invalid-event');
   });

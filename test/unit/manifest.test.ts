@@ -59,7 +59,9 @@ describe('validateManifest', () => {
   });
 
   test('the message says what was expected and what came', () => {
-    expect(() => validateManifest({ ...valid, layout: 'CHW' })).toThrow('Invalid model manifest field "layout": expected one of NCHW, NHWC, got "CHW"');
+    expect(() => validateManifest({ ...valid, layout: 'CHW' })).toThrow(
+      'Invalid model manifest field "layout": expected one of NCHW, NHWC, got "CHW"',
+    );
   });
 
   test('parseManifest refuses text that is not JSON', () => {

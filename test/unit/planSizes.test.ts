@@ -31,16 +31,23 @@ describe('planSizes', () => {
 
   test('property: every output fits its box, keeps the aspect ratio within rounding, and never exceeds the source', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 60000 }), fc.integer({ min: 1, max: 60000 }), fc.uniqueArray(fc.integer({ min: 1, max: 4096 }), { minLength: 1, maxLength: 5 }), (w, h, sizes) => {
-        for (const planned of planSizes(w, h, sizes)) {
-          expect(Math.max(planned.width, planned.height)).toBeLessThanOrEqual(Math.max(planned.size, 1));
-          expect(planned.width).toBeLessThanOrEqual(w);
-          expect(planned.height).toBeLessThanOrEqual(h);
-          if (planned.width > 1 && planned.height > 1) {
-            expect(Math.abs(planned.width / planned.height - w / h)).toBeLessThanOrEqual((w / h) * (1 / Math.min(planned.width, planned.height)) + 1e-9);
+      fc.property(
+        fc.integer({ min: 1, max: 60000 }),
+        fc.integer({ min: 1, max: 60000 }),
+        fc.uniqueArray(fc.integer({ min: 1, max: 4096 }), { minLength: 1, maxLength: 5 }),
+        (w, h, sizes) => {
+          for (const planned of planSizes(w, h, sizes)) {
+            expect(Math.max(planned.width, planned.height)).toBeLessThanOrEqual(Math.max(planned.size, 1));
+            expect(planned.width).toBeLessThanOrEqual(w);
+            expect(planned.height).toBeLessThanOrEqual(h);
+            if (planned.width > 1 && planned.height > 1) {
+              expect(Math.abs(planned.width / planned.height - w / h)).toBeLessThanOrEqual(
+                (w / h) * (1 / Math.min(planned.width, planned.height)) + 1e-9,
+              );
+            }
           }
-        }
-      }),
+        },
+      ),
     );
   });
 });

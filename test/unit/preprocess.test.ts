@@ -31,18 +31,18 @@ describe('toTensor', () => {
   test('NCHW, RGB: planes in channel order', () => {
     const { tensor, dims } = toTensor(pixels, manifest());
     expect(dims).toEqual([1, 3, 1, 2]);
-    Array.from(tensor).forEach((value, i) => expect(value).toBeCloseTo([...R, ...G, ...B][i], 6));
+    for (const [i, value] of Array.from(tensor).entries()) expect(value).toBeCloseTo([...R, ...G, ...B][i], 6);
   });
 
   test('NHWC, RGB: channels interleaved per pixel', () => {
     const { tensor, dims } = toTensor(pixels, manifest({ layout: 'NHWC' }));
     expect(dims).toEqual([1, 1, 2, 3]);
-    Array.from(tensor).forEach((value, i) => expect(value).toBeCloseTo([R[0], G[0], B[0], R[1], G[1], B[1]][i], 6));
+    for (const [i, value] of Array.from(tensor).entries()) expect(value).toBeCloseTo([R[0], G[0], B[0], R[1], G[1], B[1]][i], 6);
   });
 
   test('BGR swaps the planes, each with its own channel statistics', () => {
     const { tensor } = toTensor(pixels, manifest({ channelOrder: 'BGR' }));
-    Array.from(tensor).forEach((value, i) => expect(value).toBeCloseTo([...B, ...G, ...R][i], 6));
+    for (const [i, value] of Array.from(tensor).entries()) expect(value).toBeCloseTo([...B, ...G, ...R][i], 6);
   });
 
   test('scale 1 keeps raw 0-255 values', () => {
@@ -57,7 +57,9 @@ describe('toTensor', () => {
 
 describe('preprocess', () => {
   test('drops alpha and fits a real image to the model size', async () => {
-    const png = await sharp({ create: { width: 8, height: 4, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.5 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 8, height: 4, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.5 } } })
+      .png()
+      .toBuffer();
     const { tensor, dims } = await preprocess(png, manifest({ mean: [0, 0, 0], std: [1, 1, 1] }));
     expect(dims).toEqual([1, 3, 1, 2]);
     expect(Array.from(tensor)).toEqual([1, 1, 0, 0, 0, 0]);
@@ -67,7 +69,10 @@ describe('preprocess', () => {
     // 32x16 stored as left half red / right half blue, tagged orientation 3 (rotated 180): upright it is blue then red.
     const raw = Buffer.alloc(32 * 16 * 3);
     for (let p = 0; p < 32 * 16; p++) raw[p * 3 + (p % 32 < 16 ? 0 : 2)] = 255;
-    const jpeg = await sharp(raw, { raw: { width: 32, height: 16, channels: 3 } }).withMetadata({ orientation: 3 }).jpeg({ quality: 100 }).toBuffer();
+    const jpeg = await sharp(raw, { raw: { width: 32, height: 16, channels: 3 } })
+      .withMetadata({ orientation: 3 })
+      .jpeg({ quality: 100 })
+      .toBuffer();
     const { tensor } = await preprocess(jpeg, manifest({ mean: [0, 0, 0], std: [1, 1, 1] }));
     const [r0, r1] = tensor;
     expect(r0).toBeLessThan(0.3);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { decodeS3EventKey } from '../../shared/s3Key';
 import { encodeS3EventKey } from '../../local/s3EventKey';
+import { decodeS3EventKey } from '../../shared/s3Key';
 
 describe('decodeS3EventKey', () => {
   test.each([

@@ -6,7 +6,7 @@ describe('softmax', () => {
     const out = softmax([1, 2, 3]);
     const e = [Math.exp(1), Math.exp(2), Math.exp(3)];
     const sum = e[0] + e[1] + e[2];
-    e.forEach((value, i) => expect(out[i]).toBeCloseTo(value / sum, 6));
+    for (const [i, value] of e.entries()) expect(out[i]).toBeCloseTo(value / sum, 6);
   });
 
   test('property: a probability vector, stable for huge logits', () => {

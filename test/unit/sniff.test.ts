@@ -1,7 +1,8 @@
-import { PermanentError } from '../../shared/errors';
+import type { PermanentError } from '../../shared/errors';
 import { requireAllowedFormat, sniffFormat } from '../../shared/image/sniff';
 
-const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part))));
+const bytes = (...parts: (string | number[])[]) =>
+  Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part))));
 const ftyp = (major: string, ...compatible: string[]) => {
   const size = 16 + compatible.length * 4;
   return bytes([0, 0, 0, size], 'ftyp', major, [0, 0, 0, 0], ...compatible, [0, 0, 0, 8]);

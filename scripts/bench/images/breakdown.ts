@@ -60,7 +60,9 @@ async function main() {
   for (const [group, { totals, count }] of groups) {
     const perImage = totals.map((total) => total / count);
     const ours = perImage.slice(0, 5).reduce((sum, ms) => sum + ms, 0);
-    console.log(`${group.padEnd(6)}${perImage.map((ms) => ms.toFixed(1).padStart(8)).join('')} | ${ours.toFixed(1).padStart(7)} | ${(ours / perImage[5]).toFixed(2)}`);
+    console.log(
+      `${group.padEnd(6)}${perImage.map((ms) => ms.toFixed(1).padStart(8)).join('')} | ${ours.toFixed(1).padStart(7)} | ${(ours / perImage[5]).toFixed(2)}`,
+    );
   }
 }
 

@@ -181,7 +181,9 @@ export const EXIF_ORIENTATION_COUNT = 6;
 export async function exifOrientationImages(dir = EXIF_ORIENTATION_DIR, count = EXIF_ORIENTATION_COUNT): Promise<BenchImage[]> {
   if (!existsSync(dir)) return [];
   const images: BenchImage[] = [];
-  for (const name of readdirSync(dir).filter((entry) => /\.jpe?g$/i.test(entry)).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((entry) => /\.jpe?g$/i.test(entry))
+    .sort()) {
     const image = await describe(path.join(dir, name), `exif-orientation/${name}`, 'exif-orientation');
     if (image) images.push(image);
   }
@@ -223,12 +225,15 @@ export interface Corpus {
 export async function ensureCorpus(log: Log): Promise<Corpus> {
   const corpusDir = await fetchWallpapers(log);
   const wallpapers = await selectWallpapers(corpusDir);
-  if (wallpapers.length === 0) throw new Error(`no wallpaper in ${path.relative(ROOT, corpusDir)} qualifies; delete that folder to unpack it again`);
+  if (wallpapers.length === 0)
+    throw new Error(`no wallpaper in ${path.relative(ROOT, corpusDir)} qualifies; delete that folder to unpack it again`);
   const exifOrientation = await exifOrientationImages();
   if (exifOrientation.length === 0) log(`Note: ${EXIF_ORIENTATION_DIR} not found: running on the wallpapers only.`);
   // The most detailed of the largest JPEGs (most bytes), so the upscaled file is photo-like, not a smooth gradient.
   const jpegs = wallpapers.filter((image) => image.format === 'jpeg');
-  const source = [...(jpegs.length > 0 ? jpegs : wallpapers)].sort((a, b) => b.width * b.height - a.width * a.height || b.bytes - a.bytes)[0];
+  const source = [...(jpegs.length > 0 ? jpegs : wallpapers)].sort(
+    (a, b) => b.width * b.height - a.width * a.height || b.bytes - a.bytes,
+  )[0];
   return {
     wallpapers,
     exifOrientation,

@@ -40,7 +40,8 @@ async function main() {
         const s = size / Math.max(base.info.width, base.info.height);
         const w = Math.round(base.info.width * s);
         const h = Math.round(base.info.height * s);
-        const data = size === SIZES[0] ? base.data : await sharp(base.data, { raw: base.info }).resize(w, h, { fit: 'fill' }).raw().toBuffer();
+        const data =
+          size === SIZES[0] ? base.data : await sharp(base.data, { raw: base.info }).resize(w, h, { fit: 'fill' }).raw().toBuffer();
         return { data, w, h };
       }),
     );
@@ -49,7 +50,9 @@ async function main() {
       for (let pass = 0; pass < 2; pass++) {
         for (const reference of references) {
           const cpu = process.cpuUsage();
-          const encoded = await sharp(reference.data, { raw: { width: reference.w, height: reference.h, channels } }).webp({ quality: 80, effort }).toBuffer();
+          const encoded = await sharp(reference.data, { raw: { width: reference.w, height: reference.h, channels } })
+            .webp({ quality: 80, effort })
+            .toBuffer();
           const used = process.cpuUsage(cpu);
           if (pass === 0) continue; // the first pass warms the encoder
           total.cpuMs += (used.user + used.system) / 1000;
@@ -61,7 +64,9 @@ async function main() {
     }
   }
   for (const [effort, total] of totals) {
-    console.log(`effort ${effort}: encoder CPU ${total.cpuMs.toFixed(0)} ms, ${(total.bytes / 1024).toFixed(0)} KB, mean PSNR ${(total.psnr / total.count).toFixed(2)} dB`);
+    console.log(
+      `effort ${effort}: encoder CPU ${total.cpuMs.toFixed(0)} ms, ${(total.bytes / 1024).toFixed(0)} KB, mean PSNR ${(total.psnr / total.count).toFixed(2)} dB`,
+    );
   }
 }
 

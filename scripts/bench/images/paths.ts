@@ -92,7 +92,12 @@ export function timedProcess(command: string, args: string[], sampleMs = 5): Pro
 }
 
 /** libvips' thumbnailer, once per size; outputs go to `outDir` (absolute: vipsthumbnail puts relative names beside the input). */
-export async function runVipsthumbnail(file: string, sizes: readonly number[], quality: number, outDir: string): Promise<PathOutput & ProcessRun> {
+export async function runVipsthumbnail(
+  file: string,
+  sizes: readonly number[],
+  quality: number,
+  outDir: string,
+): Promise<PathOutput & ProcessRun> {
   let ms = 0;
   let peak = 0;
   let bytesOut = 0;

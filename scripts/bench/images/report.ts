@@ -1,5 +1,5 @@
 import { PATH_NAMES } from './paths';
-import { GROUPS, TARGETS, type ImageBenchResult, type ThreadingFigures } from './run';
+import { GROUPS, type ImageBenchResult, TARGETS, type ThreadingFigures } from './run';
 import type { Threading } from './worker';
 
 /** The human-readable report of an image benchmark: one table per threading mode, the ratios, the 50 MP runs. */
@@ -35,7 +35,10 @@ export function threadingTable(threading: Threading, figures: ThreadingFigures):
     `  ours/naive         ${naive.toFixed(2)} (target <= ${TARGETS.ratio_vs_naive}: ${verdict(naive, naive <= TARGETS.ratio_vs_naive)}; rounds ${figures.ratio_vs_naive_per_round.join(', ')}; in CPU time ${figures.ratio_vs_naive_cpu.toFixed(2)})`,
     `  vipsthumbnail start-up ${figures.vipsthumbnail_startup_ms} ms per process (3 per image); ours/vipsthumbnail without it: ${figures.ratio_vs_vipsthumbnail_without_startup.toFixed(2)}`,
     `  by group        ${GROUPS.filter((g) => figures.by_group[g])
-      .map((g) => `${g} (${figures.by_group[g].images}): ${figures.by_group[g].ratio_vs_vipsthumbnail.toFixed(2)} vs vips, ${figures.by_group[g].ratio_vs_naive.toFixed(2)} vs naive`)
+      .map(
+        (g) =>
+          `${g} (${figures.by_group[g].images}): ${figures.by_group[g].ratio_vs_vipsthumbnail.toFixed(2)} vs vips, ${figures.by_group[g].ratio_vs_naive.toFixed(2)} vs naive`,
+      )
       .join('; ')}`,
   );
   return lines;
@@ -48,7 +51,7 @@ export function imageReport(result: ImageBenchResult): string {
   const lines = [
     `Thumbnails ${settings.sizes.join('/')} px, WebP q${settings.quality}: ${settings.images} images (${wallpapers.length} Debian wallpapers: ${count('jpeg')} JPEG, ${count('png')} PNG, ${count('webp')} WebP; ${settings.images - wallpapers.length} EXIF-orientation photos), ${settings.rounds} round(s)`,
     `Machine: ${machine.cpus} x ${machine.cpu_model}, Node ${machine.node}, sharp ${machine.sharp} (libvips ${machine.sharp_libvips}), vipsthumbnail ${machine.vipsthumbnail}`,
-    'ms = wall time of one image, all three sizes; CPU ms = CPU of the path\'s process (all threads; vipsthumbnail\'s is in its children, not measured);',
+    "ms = wall time of one image, all three sizes; CPU ms = CPU of the path's process (all threads; vipsthumbnail's is in its children, not measured);",
     'peak RSS = of the whole process (Node + sharp for ours/naive, the C program for vipsthumbnail)',
     '',
   ];
@@ -69,7 +72,10 @@ export function imageReport(result: ImageBenchResult): string {
       }
     }
     const peak = result.peak_rss_mb_50mp;
-    lines.push(`  peak RSS of ours at 50 MP: ${peak} MB (target < ${TARGETS.peak_rss_mb_50mp}: ${verdict(peak, peak !== null && peak < TARGETS.peak_rss_mb_50mp)}); progressive: ${result.peak_rss_mb_50mp_progressive} MB`, '');
+    lines.push(
+      `  peak RSS of ours at 50 MP: ${peak} MB (target < ${TARGETS.peak_rss_mb_50mp}: ${verdict(peak, peak !== null && peak < TARGETS.peak_rss_mb_50mp)}); progressive: ${result.peak_rss_mb_50mp_progressive} MB`,
+      '',
+    );
   }
   return lines.join('\n');
 }

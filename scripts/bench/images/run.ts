@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { declaredConfig } from '../../../shared/config';
-import { corpusTools, ensureCorpus, type BenchImage } from './corpus';
+import { type BenchImage, corpusTools, ensureCorpus } from './corpus';
 import { PATH_DESCRIPTIONS, PATH_NAMES, type PathName } from './paths';
 import { mean, median, percentile, round, sum } from './stats';
 import { requireTools, TOOLS, vipsVersion } from './tools';
@@ -112,10 +112,14 @@ export interface WorkerHandle {
 
 /** Starts one path's process and resolves once it has warmed up. */
 export function startWorker(name: PathName, threading: Threading, sizes: readonly number[], quality: number): Promise<WorkerHandle> {
-  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), WORKER, name, threading, sizes.join(','), String(quality)], {
-    env: workerEnv(threading),
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--require', require.resolve('tsx/cjs'), WORKER, name, threading, sizes.join(','), String(quality)],
+    {
+      env: workerEnv(threading),
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const waiting: { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }[] = [];
@@ -153,7 +157,13 @@ export function startWorker(name: PathName, threading: Threading, sizes: readonl
 }
 
 /** One round: the three paths' processes take turns on each file, the order rotating with the file and the round. */
-async function runRound(threading: Threading, files: readonly string[], round: number, sizes: readonly number[], quality: number): Promise<Record<PathName, WorkerResult>> {
+async function runRound(
+  threading: Threading,
+  files: readonly string[],
+  round: number,
+  sizes: readonly number[],
+  quality: number,
+): Promise<Record<PathName, WorkerResult>> {
   const workers = await Promise.all(PATH_NAMES.map((name) => startWorker(name, threading, sizes, quality)));
   const timings = PATH_NAMES.map(() => [] as FileTiming[]);
   for (const [i, file] of files.entries()) {
@@ -163,13 +173,17 @@ async function runRound(threading: Threading, files: readonly string[], round: n
     }
   }
   const summaries = await Promise.all(workers.map((worker) => worker.finish()));
-  return Object.fromEntries(PATH_NAMES.map((name, i) => [name, { path: name, threading, files: timings[i], ...summaries[i] }])) as Record<PathName, WorkerResult>;
+  return Object.fromEntries(PATH_NAMES.map((name, i) => [name, { path: name, threading, files: timings[i], ...summaries[i] }])) as Record<
+    PathName,
+    WorkerResult
+  >;
 }
 
 const groupOf = (image: BenchImage): Group => (image.group === 'exif-orientation' ? 'exif-orientation' : image.format);
 
 /** Time of a path over a set of files in one round. */
-const roundTotal = (result: WorkerResult, files: ReadonlySet<string>) => sum(result.files.filter((f) => files.has(f.file)).map((f) => f.ms));
+const roundTotal = (result: WorkerResult, files: ReadonlySet<string>) =>
+  sum(result.files.filter((f) => files.has(f.file)).map((f) => f.ms));
 
 function summarise(runs: Record<PathName, WorkerResult[]>, images: readonly BenchImage[]): ThreadingFigures {
   const all = new Set(images.map((image) => image.file));
@@ -199,7 +213,9 @@ function summarise(runs: Record<PathName, WorkerResult[]>, images: readonly Benc
   const cpuRatio = median(runs.ours.map((ours, i) => cpuTotal(ours) / cpuTotal(runs.naive[i])));
   const startupMs = median(runs.vipsthumbnail.map((result) => result.startupMs ?? 0));
   const sizes = declaredConfig.thumbnails.sizes.length;
-  const withoutStartup = runs.ours.map((ours, i) => roundTotal(ours, all) / (roundTotal(runs.vipsthumbnail[i], all) - startupMs * sizes * all.size));
+  const withoutStartup = runs.ours.map(
+    (ours, i) => roundTotal(ours, all) / (roundTotal(runs.vipsthumbnail[i], all) - startupMs * sizes * all.size),
+  );
 
   const by_group = {} as ThreadingFigures['by_group'];
   for (const group of GROUPS) {
@@ -207,7 +223,13 @@ function summarise(runs: Record<PathName, WorkerResult[]>, images: readonly Benc
     if (members.length === 0) continue;
     const files = new Set(members.map((image) => image.file));
     const p50 = {} as Record<PathName, number>;
-    for (const name of PATH_NAMES) p50[name] = round(percentile(runs[name].flatMap((result) => result.files.filter((f) => files.has(f.file)).map((f) => f.ms)), 0.5));
+    for (const name of PATH_NAMES)
+      p50[name] = round(
+        percentile(
+          runs[name].flatMap((result) => result.files.filter((f) => files.has(f.file)).map((f) => f.ms)),
+          0.5,
+        ),
+      );
     by_group[group] = {
       images: members.length,
       ratio_vs_vipsthumbnail: round(median(ratioPerRound('vipsthumbnail', files)), 3),
@@ -218,7 +240,11 @@ function summarise(runs: Record<PathName, WorkerResult[]>, images: readonly Benc
 
   const settings = runs.ours[0].settings;
   return {
-    settings: { UV_THREADPOOL_SIZE: settings.uvThreadpoolSize, VIPS_CONCURRENCY: settings.vipsConcurrency, sharp_concurrency: settings.sharpConcurrency },
+    settings: {
+      UV_THREADPOOL_SIZE: settings.uvThreadpoolSize,
+      VIPS_CONCURRENCY: settings.vipsConcurrency,
+      sharp_concurrency: settings.sharpConcurrency,
+    },
     paths,
     ratio_vs_vipsthumbnail: round(median(ratioPerRound('vipsthumbnail', all)), 3),
     ratio_vs_naive: round(median(ratioPerRound('naive', all)), 3),
@@ -242,25 +268,35 @@ export async function runImageBench(options: ImageBenchOptions = {}): Promise<Im
   for (const file of files) readFileSync(file); // into the page cache, so no path pays for the first read
   const { sizes, quality } = declaredConfig.thumbnails;
 
-  log(`${images.length} images (${corpus.wallpapers.length} wallpapers, ${corpus.exifOrientation.length} EXIF-orientation photos), sizes ${sizes.join('/')}, WebP q${quality}, ${rounds} round(s), threading: ${threadings.join(', ')}`);
-  const runs = Object.fromEntries(threadings.map((t) => [t, Object.fromEntries(PATH_NAMES.map((name) => [name, [] as WorkerResult[]]))])) as Record<
-    Threading,
-    Record<PathName, WorkerResult[]>
-  >;
+  log(
+    `${images.length} images (${corpus.wallpapers.length} wallpapers, ${corpus.exifOrientation.length} EXIF-orientation photos), sizes ${sizes.join('/')}, WebP q${quality}, ${rounds} round(s), threading: ${threadings.join(', ')}`,
+  );
+  const runs = Object.fromEntries(
+    threadings.map((t) => [t, Object.fromEntries(PATH_NAMES.map((name) => [name, [] as WorkerResult[]]))]),
+  ) as Record<Threading, Record<PathName, WorkerResult[]>>;
   for (let r = 0; r < rounds; r++) {
     for (const threading of threadings) {
       const started = performance.now();
       const results = await runRound(threading, files, r, sizes, quality);
       for (const name of PATH_NAMES) runs[threading][name].push(results[name]);
       const took = (name: PathName) => `${name} ${(sum(results[name].files.map((f) => f.ms)) / 1000).toFixed(1)} s`;
-      log(`  round ${r + 1}/${rounds} ${threading.padEnd(7)} ${((performance.now() - started) / 1000).toFixed(0)} s (${PATH_NAMES.map(took).join(', ')})`);
+      log(
+        `  round ${r + 1}/${rounds} ${threading.padEnd(7)} ${((performance.now() - started) / 1000).toFixed(0)} s (${PATH_NAMES.map(took).join(', ')})`,
+      );
     }
   }
 
   const fifty_mp: FiftyMpFigures[] = [];
   if (!options.skipFiftyMp) {
     for (const image of [corpus.fiftyMp, corpus.fiftyMpProgressive]) {
-      const figures: FiftyMpFigures = { file: image.label, width: image.width, height: image.height, bytes: image.bytes, progressive: image.progressive, runs: {} as FiftyMpFigures['runs'] };
+      const figures: FiftyMpFigures = {
+        file: image.label,
+        width: image.width,
+        height: image.height,
+        bytes: image.bytes,
+        progressive: image.progressive,
+        runs: {} as FiftyMpFigures['runs'],
+      };
       for (const threading of threadings) {
         figures.runs[threading] = {} as Record<PathName, { ms: number; peak_rss_mb: number }>;
         for (const name of PATH_NAMES) {
@@ -269,7 +305,9 @@ export async function runImageBench(options: ImageBenchOptions = {}): Promise<Im
           const timing = await worker.run(image.file);
           const summary = await worker.finish();
           figures.runs[threading][name] = { ms: round(timing.ms), peak_rss_mb: round(summary.peakRssMb) };
-          log(`  50 MP ${image.progressive ? 'progressive' : 'baseline   '} ${threading.padEnd(7)} ${name.padEnd(13)} ${round(timing.ms)} ms, peak RSS ${round(summary.peakRssMb)} MB`);
+          log(
+            `  50 MP ${image.progressive ? 'progressive' : 'baseline   '} ${threading.padEnd(7)} ${name.padEnd(13)} ${round(timing.ms)} ms, peak RSS ${round(summary.peakRssMb)} MB`,
+          );
         }
       }
       fifty_mp.push(figures);
@@ -306,7 +344,12 @@ export async function runImageBench(options: ImageBenchOptions = {}): Promise<Im
     targets: {
       ratio_vs_vipsthumbnail: ratioTarget('ratio_vs_vipsthumbnail'),
       ratio_vs_naive: ratioTarget('ratio_vs_naive'),
-      peak_rss_mb_50mp: { target: `< ${TARGETS.peak_rss_mb_50mp}`, single: rssByThreading('single'), default: rssByThreading('default'), met: peak50 === null ? null : peak50 < TARGETS.peak_rss_mb_50mp },
+      peak_rss_mb_50mp: {
+        target: `< ${TARGETS.peak_rss_mb_50mp}`,
+        single: rssByThreading('single'),
+        default: rssByThreading('default'),
+        met: peak50 === null ? null : peak50 < TARGETS.peak_rss_mb_50mp,
+      },
     },
     machine: {
       cpus: os.cpus().length,

@@ -14,9 +14,17 @@ export interface Tool {
 }
 
 export const TOOLS = {
-  aptGet: { command: 'apt-get', install: 'a Debian or Ubuntu system (apt-get is not installable on its own)', why: 'downloads the wallpaper packages' },
+  aptGet: {
+    command: 'apt-get',
+    install: 'a Debian or Ubuntu system (apt-get is not installable on its own)',
+    why: 'downloads the wallpaper packages',
+  },
   dpkgDeb: { command: 'dpkg-deb', install: 'apt-get install dpkg', why: 'unpacks the wallpaper packages' },
-  vipsthumbnail: { command: 'vipsthumbnail', install: 'apt-get install libvips-tools', why: "libvips' own thumbnailer, the reference path" },
+  vipsthumbnail: {
+    command: 'vipsthumbnail',
+    install: 'apt-get install libvips-tools',
+    why: "libvips' own thumbnailer, the reference path",
+  },
 } satisfies Record<string, Tool>;
 
 /** The executable's full path on PATH, or undefined. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../../../shared/config';
-import { runNaive, runOurs, runVipsthumbnail, timedProcess, type PathName, type PathOutput } from './paths';
+import { type PathName, type PathOutput, runNaive, runOurs, runVipsthumbnail, timedProcess } from './paths';
 
 /**
  * One path in a process of its own, so that its peak RSS is its own. The parent starts it with
@@ -54,7 +54,9 @@ export async function serve(name: PathName, threading: Threading, sizes: number[
   const startups: number[] = [];
   if (name !== 'vipsthumbnail') {
     // Start-up costs (thread pool, libvips init, code loading) are not charged to the first file.
-    const warm = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+    const warm = await sharp({
+      create: { width: 640, height: 480, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+    })
       .jpeg()
       .toBuffer();
     if (name === 'ours') await runOurs(warm, thumbnails, limits);
