@@ -1,6 +1,6 @@
 import { type OutputFormat, parseFormat, parseSizes } from '../shared/config';
 import { ConfigError } from '../shared/errors';
-import { isKnownReason, REASON_CODES } from '../shared/operations/reasons';
+import { isKnownReason, REASON_CODES } from '../ops/reasons';
 
 /** A mistake on the command line: the message says what to fix; main prints it with the command's usage. */
 export class UsageError extends Error {

@@ -11,8 +11,8 @@ import { MODELS_DIR, seedDirectory } from '../local/samples';
 import { freePort } from '../local/servers';
 import { type FunctionName, startLocalStack } from '../local/stack';
 import { declaredConfig } from '../shared/config';
-import type { AuditReport } from '../shared/operations/audit';
-import { listAllObjects } from '../shared/operations/auditSources';
+import type { AuditReport } from '../ops/audit';
+import { listAllObjects } from '../ops/auditSources';
 import { differenceHash } from '../test/helpers/perceptual';
 
 /**

@@ -41,6 +41,15 @@ export interface PipelineConfig {
   prediction: PredictionConfig;
 }
 
+/** A function's sizing and batching (pipeline.config.json `functions.<name>`). */
+export interface FunctionSettings {
+  memoryMb: number;
+  timeoutSeconds: number;
+  batchSize: number;
+  batchWindowSeconds: number;
+  reservedConcurrency: number;
+}
+
 export type DeclaredConfig = typeof declared;
 export const declaredConfig: DeclaredConfig = declared;
 

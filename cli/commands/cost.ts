@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { declaredConfig } from '../../shared/config';
-import { type CostReport, computeCost, predictRequests, resizeRequests } from '../../shared/cost/cost';
-import { ARCHS, type Arch, PRICES } from '../../shared/cost/prices';
+import { type CostReport, computeCost, predictRequests, resizeRequests } from '../../ops/cost';
+import { ARCHS, type Arch, PRICES } from '../../ops/prices';
 import { parseArgv, UsageError } from '../args';
 import type { Output } from '../output';
 
@@ -29,7 +29,7 @@ export interface CostArgs {
 }
 
 export const COST_USAGE = `pipeline cost [--images-per-month N] [--memory MB] [--arch arm64|x86_64] [--ms-per-image X] [--free-tier] [--json]
-  Monthly AWS cost (${PRICES.region} list prices as of ${PRICES.asOf}, from shared/cost/prices.ts) of the resize and
+  Monthly AWS cost (${PRICES.region} list prices as of ${PRICES.asOf}, from ops/prices.ts) of the resize and
   predict paths, and the cost per million images: Lambda requests and GB-seconds, S3 requests
   (resize: GET + HEAD + ${declaredConfig.thumbnails.sizes.length} PUTs per image; predict: GET + HEAD + PUT), SQS requests, and
   the SNS publish that fans each upload out. Storage, transfer, logs and traces are not counted.
@@ -136,7 +136,7 @@ export function formatCostReport(report: CostReport, sources: { resize: MsSource
   const perPath = (pick: (p: CostReport['paths'][number]) => string, fan = '', total = '') => [...paths.map(pick), fan, total];
   const lines = [
     `Monthly cost of ${count(inputs.imagesPerMonth)} images, ${inputs.arch}, ${inputs.imagesPerInvocation} image(s) per invocation${inputs.freeTier ? ', free tier taken off' : ''}`,
-    `Prices: ${report.prices.region} list prices as of ${report.prices.asOf}, shared/cost/prices.ts (${report.prices.source})`,
+    `Prices: ${report.prices.region} list prices as of ${report.prices.asOf}, ops/prices.ts (${report.prices.source})`,
     `Time per image: resize ${sources.resize.ms.toFixed(1)} ms, ${sources.resize.source}; predict ${sources.predict.ms.toFixed(1)} ms, ${sources.predict.source}`,
     '',
     row('', columns),

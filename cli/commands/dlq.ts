@@ -2,10 +2,10 @@ import { ListDeadLetterSourceQueuesCommand, SQSClient } from '@aws-sdk/client-sq
 import { localEndpoints, localPorts, localQueueUrl } from '../../local/endpoints';
 import { sqsClientOptions } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
-import { type DlqRow, formatDlqRows, parseDlqMessage } from '../../shared/operations/dlqRows';
-import { type RedriveResult, redrive } from '../../shared/operations/redrive';
-import { peekQueue, type ScanOptions } from '../../shared/operations/scanQueue';
-import { describeStackResources, type StackResources, stackName } from '../../shared/operations/stackOutputs';
+import { type DlqRow, formatDlqRows, parseDlqMessage } from '../../ops/dlqRows';
+import { type RedriveResult, redrive } from '../../ops/redrive';
+import { peekQueue, type ScanOptions } from '../../ops/scanQueue';
+import { describeStackResources, type StackResources, stackName } from '../../ops/stackOutputs';
 import type { DlqListArgs, DlqName, DlqRedriveArgs, TargetArgs } from '../args';
 import type { Output } from '../output';
 

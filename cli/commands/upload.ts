@@ -4,7 +4,7 @@ import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s
 import { localEndpoints, localPorts } from '../../local/endpoints';
 import { s3ClientOptions } from '../../shared/clients';
 import { declaredConfig, loadConfig } from '../../shared/config';
-import { thumbnailKeys } from '../../shared/resize/thumbnailKeys';
+import { thumbnailKeys } from '../../shared/outputs';
 import type { UploadArgs } from '../args';
 import type { Output } from '../output';
 

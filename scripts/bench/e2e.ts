@@ -9,7 +9,7 @@ import type * as Servers from '../../local/servers';
 import type * as Stack from '../../local/stack';
 import { declaredConfig, loadConfig } from '../../shared/config';
 import { renderThumbnails } from '../../shared/image/thumbnails';
-import { thumbnailKeys } from '../../shared/resize/thumbnailKeys';
+import { thumbnailKeys } from '../../shared/outputs';
 import { type BenchImage, ensureCorpus, spread } from './images/corpus';
 import { median, round, sum } from './images/stats';
 

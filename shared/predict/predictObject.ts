@@ -2,12 +2,11 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { PipelineConfig } from '../config';
-import { PermanentError } from '../errors';
 import { normalizeETag, type S3ObjectEvent } from '../events';
 import { probeImage } from '../image/probe';
 import { classifySharpError } from '../image/sharpErrors';
 import { METRICS, MetricUnit, traced } from '../observability';
-import { encodeMetadataValue, MAX_S3_KEY_BYTES } from '../resize/thumbnailKeys';
+import { isOutputOf, METADATA, outputMetadata, predictionKey } from '../outputs';
 import { assertReadableSource, writeFromCurrentSource } from '../sourceObject';
 import { deleteObjects, headObjectMetadata, putObject } from '../storage';
 import type { Classifier } from './classifier';
@@ -37,19 +36,6 @@ export type PredictOutcome =
   | { status: 'duplicate-skipped'; key: string }
   | { status: 'source-missing' }
   | { status: 'deleted'; key: string };
-
-export const PREDICTIONS_PREFIX = 'predictions/';
-
-export function predictionKey(sourceKey: string): string {
-  const key = `${PREDICTIONS_PREFIX}${sourceKey}.json`;
-  if (Buffer.byteLength(key, 'utf8') > MAX_S3_KEY_BYTES) {
-    throw new PermanentError(
-      'key-too-long',
-      `prediction key would be ${Buffer.byteLength(key, 'utf8')} bytes, over S3's ${MAX_S3_KEY_BYTES}-byte limit`,
-    );
-  }
-  return key;
-}
 
 const toHundredths = (ms: number) => Math.round(ms * 100) / 100;
 const elapsed = (since: number) => toHundredths(performance.now() - since);
@@ -100,8 +86,7 @@ export async function predictObject(event: S3ObjectEvent, deps: PredictDependenc
   const modelId = `${manifest.name}/${manifest.version}`;
   const eventETag = normalizeETag(event.eTag);
   if (eventETag) {
-    const existing = await headObjectMetadata(s3, config.buckets.thumbnails, key);
-    if (existing?.['source-etag'] === eventETag && existing.model === modelId) {
+    if (isOutputOf(await headObjectMetadata(s3, config.buckets.thumbnails, key), eventETag, { [METADATA.model]: modelId })) {
       metrics.addMetric(METRICS.duplicatesSkipped, MetricUnit.Count, 1);
       return { status: 'duplicate-skipped', key };
     }
@@ -121,12 +106,10 @@ export async function predictObject(event: S3ObjectEvent, deps: PredictDependenc
       key,
       body: Buffer.from(JSON.stringify(written, null, 2)),
       contentType: 'application/json',
-      metadata: {
-        'source-bucket': event.bucket,
-        'source-key': encodeMetadataValue(event.key),
-        'source-etag': source.eTag ?? eventETag ?? '',
-        model: modelId,
-      },
+      metadata: outputMetadata(
+        { bucket: event.bucket, key: event.key, eTag: source.eTag ?? eventETag ?? '' },
+        { [METADATA.model]: modelId },
+      ),
     });
     return written;
   });

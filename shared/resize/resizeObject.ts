@@ -5,9 +5,9 @@ import type { PipelineConfig } from '../config';
 import { normalizeETag, type S3ObjectEvent } from '../events';
 import { renderThumbnails } from '../image/thumbnails';
 import { METRICS, MetricUnit, traced } from '../observability';
+import { isOutputOf, METADATA, outputMetadata, thumbnailKeys } from '../outputs';
 import { assertReadableSource, writeFromCurrentSource } from '../sourceObject';
 import { deleteObjects, headObjectMetadata, putObject } from '../storage';
-import { encodeMetadataValue, thumbnailKeys } from './thumbnailKeys';
 
 export interface ResizeDependencies {
   config: PipelineConfig;
@@ -34,8 +34,7 @@ export async function resizeObject(event: S3ObjectEvent, deps: ResizeDependencie
   const [largestKey] = keys;
   const eventETag = normalizeETag(event.eTag);
   if (eventETag) {
-    const existing = await headObjectMetadata(s3, config.buckets.thumbnails, largestKey);
-    if (existing?.['source-etag'] === eventETag) {
+    if (isOutputOf(await headObjectMetadata(s3, config.buckets.thumbnails, largestKey), eventETag)) {
       metrics.addMetric(METRICS.duplicatesSkipped, MetricUnit.Count, 1);
       return { status: 'duplicate-skipped', keys };
     }
@@ -51,13 +50,10 @@ export async function resizeObject(event: S3ObjectEvent, deps: ResizeDependencie
         key: keys[index],
         body: thumbnail.data,
         contentType: thumbnail.contentType,
-        metadata: {
-          'source-bucket': event.bucket,
-          'source-key': encodeMetadataValue(event.key),
-          'source-etag': source.eTag ?? eventETag ?? '',
-          width: String(thumbnail.width),
-          height: String(thumbnail.height),
-        },
+        metadata: outputMetadata(
+          { bucket: event.bucket, key: event.key, eTag: source.eTag ?? eventETag ?? '' },
+          { [METADATA.width]: String(thumbnail.width), [METADATA.height]: String(thumbnail.height) },
+        ),
       });
     };
     await traced(tracer, 'upload', async () => {

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { main } from '../../cli/main';
-import { listAllObjects } from '../../shared/operations/auditSources';
-import type { DlqRow } from '../../shared/operations/dlqRows';
+import { listAllObjects } from '../../ops/auditSources';
+import type { DlqRow } from '../../ops/dlqRows';
 import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
 import { CORPUS, type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
 

@@ -16,7 +16,7 @@ import {
 } from '../../cli/args';
 import { resolveTarget } from '../../cli/commands/dlq';
 import { helpText, USAGE } from '../../cli/help';
-import { resourcesFromOutputs, STACK_OUTPUTS, stackName } from '../../shared/operations/stackOutputs';
+import { resourcesFromOutputs, STACK_OUTPUTS, stackName } from '../../ops/stackOutputs';
 
 describe('parseArgv', () => {
   const spec = { out: 'string', wait: 'boolean' } as const;

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../../cli/args';
 import { DEFAULT_IMAGES_PER_MONTH, DEFAULT_RESIZE_MS, formatCostReport, parseCostArgs, resizeMsPerImage } from '../../cli/commands/cost';
-import { type CostInputs, computeCost, cpuStretch, type PathProfile, predictRequests, resizeRequests } from '../../shared/cost/cost';
-import { PRICES } from '../../shared/cost/prices';
+import { type CostInputs, computeCost, cpuStretch, type PathProfile, predictRequests, resizeRequests } from '../../ops/cost';
+import { PRICES } from '../../ops/prices';
 
-// Every expected figure below is worked out by hand from the us-east-1 table in shared/cost/prices.ts
+// Every expected figure below is worked out by hand from the us-east-1 table in ops/prices.ts
 // (Lambda $0.20 per million requests, $0.0000133334 / $0.0000166667 per GB-s arm64 / x86_64;
 // S3 $0.0004 per 1,000 GET/HEAD and $0.005 per 1,000 PUT; SQS $0.40 and SNS $0.50 per million).
 

@@ -1,6 +1,6 @@
 import { sqsSafeString } from '../../shared/deadLetter';
 import { PermanentError } from '../../shared/errors';
-import { MAX_S3_KEY_BYTES, thumbnailKeys } from '../../shared/resize/thumbnailKeys';
+import { MAX_S3_KEY_BYTES, thumbnailKeys } from '../../shared/outputs';
 
 describe('thumbnailKeys', () => {
   test('<size>/<source key>.<format>, largest first', () => {

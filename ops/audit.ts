@@ -1,7 +1,6 @@
-import type { OutputFormat } from '../config';
-import { normalizeETag } from '../events';
-import { PREDICTIONS_PREFIX, predictionKey } from '../predict/predictObject';
-import { thumbnailKey } from '../resize/thumbnailKeys';
+import type { OutputFormat } from '../shared/config';
+import { normalizeETag } from '../shared/events';
+import { type FamilyOutputs, OUTPUT_FAMILIES, type OutputFamilyName } from '../shared/outputs';
 import type { DlqRow } from './dlqRows';
 import { formatTable, shortTime } from './dlqRows';
 
@@ -24,7 +23,7 @@ import { formatTable, shortTime } from './dlqRows';
  */
 
 export type AuditStatus = 'complete' | 'dead-lettered' | 'pending' | 'missing';
-export type OutputFamily = 'thumbnails' | 'prediction';
+export type OutputFamily = OutputFamilyName;
 export type OutputsOption = 'thumbnails' | 'all';
 
 export interface UploadObject {
@@ -38,6 +37,8 @@ export interface AuditRules {
   uploadsBucket: string;
   thumbnails: { sizes: readonly number[]; format: OutputFormat };
   outputs: OutputsOption;
+  /** The families checked: `thumbnails` alone, or every family a function of the registry writes. */
+  families: readonly OutputFamily[];
   graceSeconds: number;
   now: Date;
 }
@@ -48,10 +49,10 @@ export interface AuditInput extends AuditRules {
   outputKeys: ReadonlySet<string>;
   /** `source-etag` metadata of the marker objects that were HEADed (see markersToCheck). */
   markerETags: ReadonlyMap<string, string | undefined>;
-  /** Rows of the DLQs, by family: `thumbnails` <- resize DLQ, `prediction` <- predict DLQ; `any` <- delivery DLQ. */
-  deadLetters: { thumbnails: readonly DlqRow[]; prediction: readonly DlqRow[]; any: readonly DlqRow[] };
+  /** Rows of the DLQs, by family (the DLQ of the function that writes it); `any` <- delivery DLQ. */
+  deadLetters: Partial<Record<OutputFamily, readonly DlqRow[]>> & { any: readonly DlqRow[] };
   /** Messages still in each family's main queue (visible + in flight + delayed). */
-  queueDepths: { thumbnails: number; prediction: number };
+  queueDepths: Partial<Record<OutputFamily, number>>;
 }
 
 export interface FamilyResult {
@@ -79,42 +80,27 @@ export interface AuditReport {
   outputs: OutputsOption;
   graceSeconds: number;
   summary: Record<AuditStatus, number> & { uploads: number };
-  queueDepths: { thumbnails: number; prediction: number };
+  queueDepths: Partial<Record<OutputFamily, number>>;
   /** Every upload that is not complete, worst first. */
   entries: AuditEntry[];
   /** Notes for the operator (e.g. more incomplete uploads than messages in flight). */
   warnings: string[];
 }
 
-interface FamilyPlan {
+interface FamilyPlan extends FamilyOutputs {
   family: OutputFamily;
-  expected: string[];
-  marker: string;
 }
 
-const largestFirst = (sizes: readonly number[]) => [...sizes].sort((a, b) => b - a);
-
 /** The outputs an upload must have, per family, and for each the object whose metadata proves the run. */
-export function expectedOutputs(key: string, rules: Pick<AuditRules, 'thumbnails' | 'outputs'>): FamilyPlan[] {
-  const thumbnails = largestFirst(rules.thumbnails.sizes).map((size) => thumbnailKey(size, key, rules.thumbnails.format));
-  const plans: FamilyPlan[] = [{ family: 'thumbnails', expected: thumbnails, marker: thumbnails[0] }];
-  if (rules.outputs === 'all') {
-    let prediction: string;
-    try {
-      prediction = predictionKey(key);
-    } catch {
-      prediction = `${PREDICTIONS_PREFIX}${key}.json`; // cannot exist (over S3's key limit): the upload must be dead-lettered
-    }
-    plans.push({ family: 'prediction', expected: [prediction], marker: prediction });
-  }
-  return plans;
+export function expectedOutputs(key: string, rules: Pick<AuditRules, 'thumbnails' | 'families'>): FamilyPlan[] {
+  return rules.families.map((family) => ({ family, ...OUTPUT_FAMILIES[family](key, rules.thumbnails) }));
 }
 
 /** Marker objects worth a HEAD: those of families whose every output is listed (otherwise the family is incomplete anyway). */
 export function markersToCheck(
   uploads: readonly UploadObject[],
   outputKeys: ReadonlySet<string>,
-  rules: Pick<AuditRules, 'thumbnails' | 'outputs'>,
+  rules: Pick<AuditRules, 'thumbnails' | 'families'>,
 ): string[] {
   const markers = new Set<string>();
   for (const upload of uploads) {
@@ -162,7 +148,7 @@ function judgeFamily(upload: UploadObject, plan: FamilyPlan, input: AuditInput):
     incomplete = `no ${absent.join(', ')}`;
   }
 
-  const rows = [...(family === 'thumbnails' ? input.deadLetters.thumbnails : input.deadLetters.prediction), ...input.deadLetters.any];
+  const rows = [...(input.deadLetters[family] ?? []), ...input.deadLetters.any];
   const dead = deadLetterFor(upload, input.uploadsBucket, rows);
   if (dead) {
     return {
@@ -182,7 +168,7 @@ function judgeFamily(upload: UploadObject, plan: FamilyPlan, input: AuditInput):
       detail: `${incomplete}; uploaded ${Math.max(0, Math.round(ageSeconds))} s ago (grace ${input.graceSeconds} s)`,
     };
   }
-  const depth = input.queueDepths[family];
+  const depth = input.queueDepths[family] ?? 0;
   if (depth > 0)
     return { family, status: 'pending', pendingBecause: 'queue', detail: `${incomplete}; its queue still holds ${depth} message(s)` };
   return { family, status: 'missing', detail: incomplete };
@@ -191,12 +177,13 @@ function judgeFamily(upload: UploadObject, plan: FamilyPlan, input: AuditInput):
 export function reconcileAudit(input: AuditInput): AuditReport {
   const summary = { uploads: input.uploads.length, complete: 0, 'dead-lettered': 0, pending: 0, missing: 0 };
   const entries: AuditEntry[] = [];
-  const pendingByQueue = { thumbnails: 0, prediction: 0 };
+  const pendingByQueue: Partial<Record<OutputFamily, number>> = {};
   for (const upload of input.uploads) {
     const families = expectedOutputs(upload.key, input).map((plan) => judgeFamily(upload, plan, input));
     const status = worst(families.map((family) => family.status));
     summary[status]++;
-    for (const family of families) if (family.pendingBecause === 'queue') pendingByQueue[family.family]++;
+    for (const family of families)
+      if (family.pendingBecause === 'queue') pendingByQueue[family.family] = (pendingByQueue[family.family] ?? 0) + 1;
     if (status !== 'complete') {
       entries.push({ key: upload.key, eTag: normalizeETag(upload.eTag), lastModified: isoOf(upload.lastModified), status, families });
     }
@@ -204,11 +191,12 @@ export function reconcileAudit(input: AuditInput): AuditReport {
   entries.sort((a, b) => RANK[b.status] - RANK[a.status] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
   const warnings: string[] = [];
-  for (const family of ['thumbnails', 'prediction'] as const) {
-    const depth = input.queueDepths[family];
-    if (pendingByQueue[family] > depth) {
+  for (const family of input.families) {
+    const depth = input.queueDepths[family] ?? 0;
+    const pending = pendingByQueue[family] ?? 0;
+    if (pending > depth) {
       warnings.push(
-        `${pendingByQueue[family]} upload(s) lack ${family} but the queue holds only ${depth} message(s): at least ${pendingByQueue[family] - depth} will not be processed by what is queued; run the audit again when the queue is empty`,
+        `${pending} upload(s) lack ${family} but the queue holds only ${depth} message(s): at least ${pending - depth} will not be processed by what is queued; run the audit again when the queue is empty`,
       );
     }
   }
@@ -225,11 +213,14 @@ export function reconcileAudit(input: AuditInput): AuditReport {
   };
 }
 
-export function formatAuditReport(report: AuditReport, where: { thumbnailsBucket: string; dlqs: string[] }): string {
+export function formatAuditReport(
+  report: AuditReport,
+  where: { thumbnailsBucket: string; dlqs: string[]; families: readonly OutputFamily[] },
+): string {
   const { summary } = report;
   const lines = [
     `Audit of s3://${report.uploadsBucket} (${summary.uploads} upload(s)) against s3://${where.thumbnailsBucket} and the ${where.dlqs.join(', ')} DLQs`,
-    `  outputs checked: ${report.outputs === 'all' ? 'thumbnails and prediction' : 'thumbnails'}; grace period ${report.graceSeconds} s`,
+    `  outputs checked: ${where.families.join(' and ')}; grace period ${report.graceSeconds} s`,
     `  complete ${summary.complete}, dead-lettered ${summary['dead-lettered']}, pending ${summary.pending}, missing ${summary.missing}`,
   ];
   if (report.entries.length > 0) {

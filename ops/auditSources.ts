@@ -1,19 +1,36 @@
 import { ListObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { headObjectMetadata } from '../storage';
-import { type AuditReport, type AuditRules, markersToCheck, reconcileAudit, type UploadObject } from './audit';
+import { METADATA } from '../shared/outputs';
+import { headObjectMetadata } from '../shared/storage';
+import {
+  type AuditInput,
+  type AuditReport,
+  type AuditRules,
+  markersToCheck,
+  type OutputFamily,
+  reconcileAudit,
+  type UploadObject,
+} from './audit';
 import { type DlqRow, parseDlqMessage } from './dlqRows';
 import { peekQueue, queueDepth, type ScanOptions } from './scanQueue';
 
-/** Where an audit looks: the two buckets, the DLQs and the main queues (for in-flight work). */
+/** The function that writes an output family: its queue holds the family's in-flight work, its DLQ the failures. */
+export interface FamilySource {
+  family: OutputFamily;
+  functionName: string;
+  queueUrl: string;
+  dlqUrl: string;
+}
+
+/** Where an audit looks: the two buckets, each family's queue and DLQ, and the delivery DLQ. */
 export interface AuditTarget {
   uploadsBucket: string;
   thumbnailsBucket: string;
-  dlqUrls: { resize: string; predict?: string; delivery?: string };
-  queueUrls: { resize: string; predict?: string };
+  families: readonly FamilySource[];
+  deliveryDlqUrl?: string;
 }
 
-export interface AuditOptions extends Omit<AuditRules, 'now' | 'uploadsBucket'> {
+export interface AuditOptions extends Omit<AuditRules, 'now' | 'uploadsBucket' | 'families'> {
   maxReceiveCount: number;
   scan?: ScanOptions;
   /** Parallel HEAD requests for the marker objects. */
@@ -96,24 +113,19 @@ export async function runAudit(
   options: AuditOptions,
 ): Promise<AuditReport> {
   const { s3, sqs } = clients;
-  const rules = { thumbnails: options.thumbnails, outputs: options.outputs };
+  const families = target.families.map((source) => source.family);
+  const rules = { thumbnails: options.thumbnails, outputs: options.outputs, families };
   const warnings: string[] = [];
 
   const uploads = await listAllObjects(s3, target.uploadsBucket);
   const now = (options.now ?? (() => new Date()))();
-  const withPredictions = options.outputs === 'all';
-  if (withPredictions && (!target.queueUrls.predict || !target.dlqUrls.predict)) {
-    throw new Error('auditing predictions needs the predict queue and DLQ; pass --outputs thumbnails to audit thumbnails only');
-  }
-  const queueDepths = {
-    thumbnails: await queueDepth(sqs, target.queueUrls.resize),
-    prediction: withPredictions ? await queueDepth(sqs, target.queueUrls.predict!) : 0,
-  };
+  const queueDepths: Partial<Record<OutputFamily, number>> = {};
+  for (const source of target.families) queueDepths[source.family] = await queueDepth(sqs, source.queueUrl);
 
   const outputKeys = new Set((await listAllObjects(s3, target.thumbnailsBucket)).map((object) => object.key));
   const markers = markersToCheck(uploads, outputKeys, rules);
   const metadata = await mapLimited(markers, options.concurrency ?? 16, (key) => headObjectMetadata(s3, target.thumbnailsBucket, key));
-  const markerETags = new Map(markers.map((key, index) => [key, metadata[index]?.['source-etag']]));
+  const markerETags = new Map(markers.map((key, index) => [key, metadata[index]?.[METADATA.sourceETag]]));
 
   const readDlq = async (queue: string, url: string | undefined, required: boolean): Promise<DlqRow[]> => {
     if (!url) return [];
@@ -130,11 +142,9 @@ export async function runAudit(
       throw error;
     }
   };
-  const deadLetters = {
-    thumbnails: await readDlq('resize', target.dlqUrls.resize, true),
-    prediction: withPredictions ? await readDlq('predict', target.dlqUrls.predict, true) : [],
-    any: await readDlq('delivery', target.dlqUrls.delivery, false),
-  };
+  const byFamily: Partial<Record<OutputFamily, DlqRow[]>> = {};
+  for (const source of target.families) byFamily[source.family] = await readDlq(source.functionName, source.dlqUrl, true);
+  const deadLetters: AuditInput['deadLetters'] = { ...byFamily, any: await readDlq('delivery', target.deliveryDlqUrl, false) };
 
   const report = reconcileAudit({
     ...rules,

@@ -1,0 +1,94 @@
+import { declaredConfig, type FunctionSettings } from '../shared/config';
+import type { OutputFamilyName } from '../shared/outputs';
+
+/**
+ * Every Lambda function of the pipeline, declared once. serverless.yml's functions and their
+ * resources (subscription, queue, DLQ, queue policies, role, alarms, outputs), the local stack's
+ * queues and pollers, the CLI's choices, the audit's output families, the cold-start benchmark and
+ * the cost model are all derived from this list. Adding a function is a handler and an entry here.
+ */
+
+/** Buckets a function may be granted access to; `access` lists what it may do with the objects. */
+export type BucketRole = 'uploads' | 'thumbnails' | 'models';
+
+export type Permission =
+  /** Objects of a bucket (optionally under a prefix): `read` is GetObject(+Version), `write` is Get/Put/Delete. */
+  | { sid: string; bucket: BucketRole; access: 'read' | 'write'; prefix?: string }
+  /** The stack's own SSM parameters (`/<service>/<stage>/*`), read-only. */
+  | { sid: string; parameters: 'read' };
+
+/**
+ * A queue subscribed to the uploads topic (raw delivery), with its own DLQ; the function consumes
+ * it in batches with partial batch responses.
+ */
+export interface UploadsQueueTrigger {
+  type: 'uploads-queue';
+}
+
+/** What the cost model needs: S3 requests per image and, when no benchmark says, a time per image. */
+export interface CostProfile {
+  s3RequestsPerImage: (thumbnailSizes: number) => { gets: number; heads: number; puts: number };
+  /** Time per image on one full core when nothing better is known, and where the figure comes from. */
+  defaultMsPerImage: { ms: number; source: string };
+}
+
+export interface FunctionDefinition {
+  /** Lambda function name suffix, queue name (`<name>`, `<name>-dlq`) and CLI choice. */
+  name: string;
+  /** Module path of the handler, from the repository root, as serverless expects it. */
+  handler: string;
+  description: string;
+  settings: FunctionSettings;
+  trigger: UploadsQueueTrigger;
+  /** The output families it writes: the audit checks these for every upload. */
+  outputs: readonly OutputFamilyName[];
+  /** Environment it reads beyond what every function gets (buckets, its DLQ, Powertools settings). */
+  environment: readonly ('MODEL_URI_PARAMETER' | 'POWERTOOLS_TRACE_ENABLED')[];
+  permissions: readonly Permission[];
+  /** Packages the bundle keeps external (native modules), beyond sharp which every function gets. */
+  nativeModules: readonly string[];
+  cost: CostProfile;
+}
+
+export const FUNCTIONS: readonly FunctionDefinition[] = [
+  {
+    name: 'resize',
+    handler: 'functions/resize/handler.handler',
+    description: 'Writes the configured thumbnail sizes for every image uploaded to the uploads bucket',
+    settings: declaredConfig.functions.resize,
+    trigger: { type: 'uploads-queue' },
+    outputs: ['thumbnails'],
+    environment: [],
+    permissions: [
+      { sid: 'ReadUploads', bucket: 'uploads', access: 'read' },
+      { sid: 'WriteThumbnails', bucket: 'thumbnails', access: 'write' },
+    ],
+    nativeModules: [],
+    cost: {
+      // HEAD of the largest thumbnail (duplicate check), GET of the source, one PUT per size.
+      s3RequestsPerImage: (sizes) => ({ gets: 1, heads: 1, puts: sizes }),
+      defaultMsPerImage: { ms: 150, source: 'default (a decode-once sharp path: 9-15 MP photo into three WebP sizes, one core)' },
+    },
+  },
+  {
+    name: 'predict',
+    handler: 'functions/predict/handler.handler',
+    description: 'Labels every image uploaded to the uploads bucket with the model from the models bucket',
+    settings: declaredConfig.functions.predict,
+    trigger: { type: 'uploads-queue' },
+    outputs: ['prediction'],
+    environment: ['MODEL_URI_PARAMETER'],
+    permissions: [
+      { sid: 'ReadUploads', bucket: 'uploads', access: 'read' },
+      { sid: 'ReadModels', bucket: 'models', access: 'read' },
+      { sid: 'WritePredictions', bucket: 'thumbnails', access: 'write', prefix: 'predictions/' },
+      { sid: 'ReadOwnParameters', parameters: 'read' },
+    ],
+    nativeModules: ['onnxruntime-node'],
+    cost: {
+      // HEAD of the prediction (duplicate check), GET of the source, PUT of the prediction JSON.
+      s3RequestsPerImage: () => ({ gets: 1, heads: 1, puts: 1 }),
+      defaultMsPerImage: { ms: 90, source: 'default (whole predict handler, warm, 12 MP JPEG, measured on one core)' },
+    },
+  },
+];

@@ -1,0 +1,103 @@
+import type { OutputFormat } from './config';
+import { PermanentError } from './errors';
+import { normalizeETag } from './events';
+
+/**
+ * Where the outputs of an upload live and what they carry: the keys (`<size>/<key>.<format>`,
+ * `predictions/<key>.json`), the metadata that ties an output to the source version it was made
+ * from, and the check that an output already exists for that version. Resize, predict and the audit
+ * all use this module, so they cannot disagree about what "done" means.
+ */
+
+/** S3's hard limit on a key, in UTF-8 bytes. */
+export const MAX_S3_KEY_BYTES = 1024;
+export const PREDICTIONS_PREFIX = 'predictions/';
+
+export type OutputFamilyName = 'thumbnails' | 'prediction';
+
+function withinKeyLimit(key: string, what: string): string {
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > MAX_S3_KEY_BYTES) {
+    throw new PermanentError('key-too-long', `${what} key would be ${bytes} bytes, over S3's ${MAX_S3_KEY_BYTES}-byte limit`);
+  }
+  return key;
+}
+
+/** `<size>/<source key>.<format>`: deterministic, so a duplicate delivery overwrites rather than adds. */
+export const thumbnailKey = (size: number, sourceKey: string, format: OutputFormat) => `${size}/${sourceKey}.${format}`;
+
+/**
+ * Keys for every size, largest first. A source key near S3's limit cannot take the prefix and
+ * suffix; that is a property of the upload, so it is a permanent failure rather than a crash.
+ */
+export function thumbnailKeys(sourceKey: string, sizes: readonly number[], format: OutputFormat): string[] {
+  const keys = [...sizes].sort((a, b) => b - a).map((size) => thumbnailKey(size, sourceKey, format));
+  for (const key of keys) withinKeyLimit(key, 'thumbnail');
+  return keys;
+}
+
+export const predictionKey = (sourceKey: string) => withinKeyLimit(`${PREDICTIONS_PREFIX}${sourceKey}.json`, 'prediction');
+
+/** What an upload must have in one output family, and the object written last, whose metadata proves the run. */
+export interface FamilyOutputs {
+  expected: string[];
+  marker: string;
+}
+
+/**
+ * The outputs of each family for a source key. A key too long for its outputs gets the keys it
+ * would have had: they cannot exist, so the audit looks for the upload in a DLQ instead.
+ */
+export const OUTPUT_FAMILIES: Record<
+  OutputFamilyName,
+  (sourceKey: string, thumbnails: { sizes: readonly number[]; format: OutputFormat }) => FamilyOutputs
+> = {
+  thumbnails: (sourceKey, { sizes, format }) => {
+    const keys = [...sizes].sort((a, b) => b - a).map((size) => thumbnailKey(size, sourceKey, format));
+    return { expected: keys, marker: keys[0] };
+  },
+  prediction: (sourceKey) => {
+    const key = `${PREDICTIONS_PREFIX}${sourceKey}.json`;
+    return { expected: [key], marker: key };
+  },
+};
+
+/** User metadata names on every output. */
+export const METADATA = {
+  sourceBucket: 'source-bucket',
+  sourceKey: 'source-key',
+  sourceETag: 'source-etag',
+  width: 'width',
+  height: 'height',
+  model: 'model',
+} as const;
+
+/** S3 user metadata travels in HTTP headers, which must be ASCII: the source key is stored URL-encoded. */
+export const encodeMetadataValue = (value: string) => encodeURIComponent(value);
+
+/** The metadata that ties an output to the source version it was made from, plus what the output adds. */
+export function outputMetadata(
+  source: { bucket: string; key: string; eTag: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    [METADATA.sourceBucket]: source.bucket,
+    [METADATA.sourceKey]: encodeMetadataValue(source.key),
+    [METADATA.sourceETag]: source.eTag,
+    ...extra,
+  };
+}
+
+/**
+ * Whether an output's metadata says it was made from this source ETag (and, when given, with the
+ * same values of `extra`, e.g. the model): then a duplicate delivery has nothing to do.
+ */
+export function isOutputOf(
+  metadata: Record<string, string> | undefined,
+  eTag: string | undefined,
+  extra: Record<string, string> = {},
+): boolean {
+  const wanted = normalizeETag(eTag);
+  if (!metadata || !wanted || metadata[METADATA.sourceETag] !== wanted) return false;
+  return Object.entries(extra).every(([name, value]) => metadata[name] === value);
+}
