@@ -1,6 +1,7 @@
+import { FUNCTIONS } from '../functions/registry';
+import { isKnownReason, REASON_CODES } from '../ops/reasons';
 import { type OutputFormat, parseFormat, parseSizes } from '../shared/config';
 import { ConfigError } from '../shared/errors';
-import { isKnownReason, REASON_CODES } from '../ops/reasons';
 
 /** A mistake on the command line: the message says what to fix; main prints it with the command's usage. */
 export class UsageError extends Error {
@@ -66,8 +67,8 @@ export function parseArgv(argv: readonly string[], spec: OptionSpec, command?: s
 
 const str = (value: string | boolean | undefined) => (typeof value === 'string' ? value : undefined);
 
-export type FunctionName = 'resize' | 'predict';
-const FUNCTIONS: readonly FunctionName[] = ['resize', 'predict'];
+export type FunctionName = string;
+const FUNCTION_NAMES: readonly FunctionName[] = FUNCTIONS.map((fn) => fn.name);
 
 export interface UploadArgs {
   files: string[];
@@ -110,8 +111,8 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs & { help?: 
   if (options.help) return { help: true, eventFile: '' };
   if (positionals.length !== 1) throw new UsageError('replay needs exactly one event file', 'replay');
   const fn = str(options.function);
-  if (fn !== undefined && !(FUNCTIONS as readonly string[]).includes(fn)) {
-    throw new UsageError(`--function must be one of ${FUNCTIONS.join(', ')}, got ${JSON.stringify(fn)}`, 'replay');
+  if (fn !== undefined && !FUNCTION_NAMES.includes(fn)) {
+    throw new UsageError(`--function must be one of ${FUNCTION_NAMES.join(', ')}, got ${JSON.stringify(fn)}`, 'replay');
   }
   return { eventFile: positionals[0], functionName: fn as FunctionName | undefined };
 }
@@ -154,11 +155,12 @@ export function parseStartArgs(argv: readonly string[]): { help?: boolean } {
   return options.help ? { help: true } : {};
 }
 
-export const DLQ_NAMES = ['resize', 'predict', 'delivery'] as const;
-export type DlqName = (typeof DLQ_NAMES)[number];
+/** Every function's DLQ, by function name, and the delivery DLQ of the SNS subscriptions. */
+export const DLQ_NAMES: readonly string[] = [...FUNCTION_NAMES, 'delivery'];
+export type DlqName = string;
 /** The DLQs a redrive can empty: the delivery DLQ's messages have no single source queue. */
-export const REDRIVE_NAMES = ['resize', 'predict'] as const;
-export type RedriveName = (typeof REDRIVE_NAMES)[number];
+export const REDRIVE_NAMES: readonly string[] = FUNCTION_NAMES;
+export type RedriveName = string;
 
 /** Where the operations commands look: the local stack (default) or, with --aws, a deployed stage. */
 export interface TargetArgs {

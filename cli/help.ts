@@ -1,15 +1,17 @@
+import { FUNCTIONS } from '../functions/registry';
 import { declaredConfig, OUTPUT_FORMATS } from '../shared/config';
 import { type CommandName, DEFAULT_GRACE_SECONDS } from './args';
 import { BENCH_USAGE } from './commands/bench';
 import { COST_USAGE } from './commands/cost';
 
 const { local, thumbnails } = declaredConfig;
+const functionChoices = FUNCTIONS.map((fn) => fn.name).join('|');
 
 export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
   start: `pipeline start
   Runs the whole pipeline locally in the foreground (what \`npm start\` does): S3 on
   127.0.0.1:${local.s3Port}, SQS on 127.0.0.1:${local.sqsPort}, the ${local.buckets.uploads} bucket's events fanned out to the
-  ${local.queues.resize} and ${local.queues.predict} queues, and the real handlers invoked like Lambda does.
+  ${FUNCTIONS.map((fn) => fn.name).join(' and ')} queues, and the real handlers invoked like Lambda does.
   Environment: S3_PORT, SQS_PORT (ports), PIPELINE_STATE_DIR (default ${local.stateDir}),
   POWERTOOLS_LOG_LEVEL (handler logs), POWERTOOLS_METRICS_DISABLED=false (print metrics).
   Ctrl-C stops it; bucket contents stay in the state folder.`,
@@ -20,7 +22,7 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
   --wait       wait until every thumbnail exists and print how long it took
   --aws        real AWS (default credentials and region); without it the target is
                $AWS_ENDPOINT_URL_S3 if set, else the local stack (S3_PORT, default ${local.s3Port})`,
-  replay: `pipeline replay <event.json> [--function resize|predict]
+  replay: `pipeline replay <event.json> [--function ${functionChoices}]
   Invokes a handler in this process with a saved event, against the running local stack
   (start it first with \`npm start\`), and prints the batch response as JSON.
   The file holds an SQS event (see events/) or a bare S3 notification, which is wrapped in one.
@@ -49,8 +51,8 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
   (and are written into the uploaded manifest). Prints the model's URI; point MODEL_URI (or, on
   AWS, the /<service>/<stage>/model-uri SSM parameter) at it to make it active.`,
   dlq: `pipeline dlq list|redrive [--queue Q] [--json] [--reason CODE] [--dry-run] [--aws]
-  pipeline dlq list [--queue resize|predict|delivery] [--json]
-  pipeline dlq redrive [--queue resize|predict] [--reason CODE] [--dry-run]
+  pipeline dlq list [--queue ${functionChoices}|delivery] [--json]
+  pipeline dlq redrive [--queue ${functionChoices}] [--reason CODE] [--dry-run]
   list     One row per dead-lettered message: queue, failure class (permanent, transient, or
            unknown for messages moved by a redrive policy or SNS), reason code, attempts, first
            and last failure, the S3 object and the error message. Reads without consuming: every

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { declaredConfig, type FunctionSettings } from '../shared/config';
 import type { OutputFamilyName } from '../shared/outputs';
 
@@ -92,3 +93,15 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     },
   },
 ];
+
+/** Where a function's handler module is and which export is the handler (`functions/resize/handler.handler`). */
+export function handlerLocation(fn: Pick<FunctionDefinition, 'handler'>): { modulePath: string; exportName: string } {
+  const dot = fn.handler.lastIndexOf('.');
+  return { modulePath: path.resolve(__dirname, '..', fn.handler.slice(0, dot)), exportName: fn.handler.slice(dot + 1) };
+}
+
+export function functionNamed(name: string, functions: readonly FunctionDefinition[] = FUNCTIONS): FunctionDefinition {
+  const fn = functions.find((candidate) => candidate.name === name);
+  if (!fn) throw new Error(`no function named ${JSON.stringify(name)}; functions: ${functions.map((f) => f.name).join(', ')}`);
+  return fn;
+}

@@ -1,7 +1,10 @@
 import { createServer } from 'node:net';
+import { FUNCTIONS, type FunctionDefinition } from '../functions/registry';
 import { declaredConfig } from '../shared/config';
+import { dlqUrlVariable, ENV } from '../shared/environment';
+import { checkNumber } from '../shared/validate';
 
-/** Where the local stack listens, and the environment that points the handlers and the CLI at it. */
+/** Where the local stack listens, its queues, and the environment that points the handlers at it. */
 
 const local = declaredConfig.local;
 export const LOCAL_HOST = '127.0.0.1';
@@ -18,49 +21,74 @@ export class PortInUseError extends Error {
   }
 }
 
+/** A bad S3_PORT / SQS_PORT. */
+export class PortSettingError extends Error {
+  constructor(setting: string, problem: string) {
+    super(`${setting}: ${problem}`);
+    this.name = 'PortSettingError';
+  }
+}
+
+export interface LocalPorts {
+  s3Port: number;
+  sqsPort: number;
+}
+
 function port(env: Env, setting: string, fallback: number): number {
   const raw = env[setting];
   if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw.trim());
-  if (!Number.isInteger(value) || value < 1 || value > 65535) {
-    throw new Error(`${setting} must be a port number between 1 and 65535, got ${JSON.stringify(raw)}`);
-  }
-  return value;
+  return checkNumber(raw, { integer: true, min: 1, max: 65535, fromString: true }, (problem) => new PortSettingError(setting, problem));
 }
 
-/** S3_PORT / SQS_PORT, defaulting to the ports in pipeline.config.json. */
-export function localPorts(env: Env = process.env): { s3Port: number; sqsPort: number } {
-  return { s3Port: port(env, 'S3_PORT', local.s3Port), sqsPort: port(env, 'SQS_PORT', local.sqsPort) };
+/** S3_PORT / SQS_PORT when set, else `fallback` (by default the ports of pipeline.config.json). */
+export function localPorts(env: Env = process.env, fallback: LocalPorts = { s3Port: local.s3Port, sqsPort: local.sqsPort }): LocalPorts {
+  return { s3Port: port(env, 'S3_PORT', fallback.s3Port), sqsPort: port(env, 'SQS_PORT', fallback.sqsPort) };
 }
 
-export function localEndpoints(ports: { s3Port: number; sqsPort: number }) {
+export interface LocalEndpoints {
+  s3Endpoint: string;
+  sqsEndpoint: string;
+}
+
+export function localEndpoints(ports: LocalPorts): LocalEndpoints {
   return { s3Endpoint: `http://${LOCAL_HOST}:${ports.s3Port}`, sqsEndpoint: `http://${LOCAL_HOST}:${ports.sqsPort}` };
-}
-
-/** The environment for an S3 client of a CLI command: AWS_ENDPOINT_URL_S3 when set, else the local stack. */
-export function s3CommandEnv(env: Env = process.env): Env {
-  return env.AWS_ENDPOINT_URL_S3 ? env : { ...env, AWS_ENDPOINT_URL_S3: localEndpoints(localPorts(env)).s3Endpoint };
 }
 
 export const localQueueUrl = (sqsEndpoint: string, name: string) => `${sqsEndpoint}/${local.accountId}/${name}`;
 export const localQueueArn = (name: string) => `arn:aws:sqs:${local.region}:${local.accountId}:${name}`;
 
+/** A function's queue and DLQ names: the same locally as the suffixes of the AWS names. */
+export const queueName = (fn: Pick<FunctionDefinition, 'name'>) => fn.name;
+export const dlqName = (fn: Pick<FunctionDefinition, 'name'>) => `${fn.name}-dlq`;
+const camel = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
 /**
- * The handlers' environment for a running local stack, as startLocalServers() builds it: for
- * commands (replay) that talk to a stack started by another process.
+ * Every queue of the local stack by key: `<function>` and `<function>Dlq` (camel case) for each
+ * function, and `deliveryDlq`, which stands in for the SNS subscriptions' delivery DLQ.
  */
-export function localStackEnv(endpoints: { s3Endpoint: string; sqsEndpoint: string }): Record<string, string> {
-  return {
-    AWS_ENDPOINT_URL_S3: endpoints.s3Endpoint,
-    AWS_ENDPOINT_URL_SQS: endpoints.sqsEndpoint,
-    AWS_REGION: local.region,
-    UPLOADS_BUCKET: local.buckets.uploads,
-    THUMBNAILS_BUCKET: local.buckets.thumbnails,
-    MODELS_BUCKET: local.buckets.models,
-    RESIZE_DLQ_URL: localQueueUrl(endpoints.sqsEndpoint, local.queues.resizeDlq),
-    PREDICT_DLQ_URL: localQueueUrl(endpoints.sqsEndpoint, local.queues.predictDlq),
-    POWERTOOLS_TRACE_ENABLED: 'false',
+export function localQueueUrls(sqsEndpoint: string, functions: readonly FunctionDefinition[] = FUNCTIONS): Record<string, string> {
+  const urls: Record<string, string> = {};
+  for (const fn of functions) {
+    urls[camel(fn.name)] = localQueueUrl(sqsEndpoint, queueName(fn));
+    urls[`${camel(fn.name)}Dlq`] = localQueueUrl(sqsEndpoint, dlqName(fn));
+  }
+  urls.deliveryDlq = localQueueUrl(sqsEndpoint, local.queues.deliveryDlq);
+  return urls;
+}
+
+/** The handlers' environment for a local stack at these endpoints: names, endpoints and each function's DLQ. */
+export function localStackEnv(endpoints: LocalEndpoints, functions: readonly FunctionDefinition[] = FUNCTIONS): Record<string, string> {
+  const env: Record<string, string> = {
+    [ENV.s3Endpoint]: endpoints.s3Endpoint,
+    [ENV.sqsEndpoint]: endpoints.sqsEndpoint,
+    [ENV.region]: local.region,
+    [ENV.uploadsBucket]: local.buckets.uploads,
+    [ENV.thumbnailsBucket]: local.buckets.thumbnails,
+    [ENV.modelsBucket]: local.buckets.models,
+    [ENV.traceEnabled]: 'false',
   };
+  for (const fn of functions) env[dlqUrlVariable(fn.name)] = localQueueUrl(endpoints.sqsEndpoint, dlqName(fn));
+  return env;
 }
 
 /** Fails early, with the setting to change, when something already listens on the port. */

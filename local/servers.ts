@@ -5,15 +5,17 @@ import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
 import { createSqsServer } from 'local-aws-sqs';
 import S3rver from 's3rver';
+import { FUNCTIONS, type FunctionDefinition } from '../functions/registry';
 import { declaredConfig } from '../shared/config';
-import { LOCAL_HOST, localEndpoints, localQueueArn, localQueueUrl, localStackEnv } from './endpoints';
+import { dlqName, LOCAL_HOST, localEndpoints, localQueueArn, localQueueUrls, localStackEnv, queueName } from './endpoints';
 
 /** The embedded AWS stand-ins of the `local` stage: s3rver for S3 and local-aws-sqs for SQS. */
 export interface LocalServers {
   s3Endpoint: string;
   sqsEndpoint: string;
   s3rver: S3rver;
-  queueUrls: { resize: string; resizeDlq: string; predict: string; predictDlq: string; deliveryDlq: string };
+  /** By key: `<function>`, `<function>Dlq` and `deliveryDlq` (see localQueueUrls). */
+  queueUrls: Record<string, string>;
   /** Environment that points the SDK (and the handlers) at these servers. */
   env: Record<string, string>;
   close(): Promise<void>;
@@ -26,6 +28,8 @@ export interface LocalServerOptions {
   stateDir?: string;
   visibilityTimeoutSeconds?: number;
   quiet?: boolean;
+  /** The functions whose queues and DLQs to create (default: the registry). */
+  functions?: readonly FunctionDefinition[];
 }
 
 const local = declaredConfig.local;
@@ -39,7 +43,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function queueDefinitions(visibilityTimeoutSeconds: number) {
+function queueDefinitions(visibilityTimeoutSeconds: number, functions: readonly FunctionDefinition[]) {
   const withDlq = (name: string, dlq: string) => ({
     QueueName: name,
     Attributes: {
@@ -52,14 +56,12 @@ function queueDefinitions(visibilityTimeoutSeconds: number) {
     Attributes: { MessageRetentionPeriod: String(declaredConfig.queues.dlqRetentionSeconds) },
   });
   return [
-    dlq(local.queues.resizeDlq),
-    dlq(local.queues.predictDlq),
+    ...functions.map((fn) => dlq(dlqName(fn))),
     // Stands in for the SNS subscriptions' delivery DLQ of the AWS stack, so `pipeline dlq` and
     // `pipeline audit` read the same three DLQs everywhere. The local fan-out logs a failed delivery
     // (its onError) rather than sending it here, so locally it is empty unless someone puts a message in it.
     dlq(local.queues.deliveryDlq),
-    withDlq(local.queues.resize, local.queues.resizeDlq),
-    withDlq(local.queues.predict, local.queues.predictDlq),
+    ...functions.map((fn) => withDlq(queueName(fn), dlqName(fn))),
   ];
 }
 
@@ -67,6 +69,7 @@ export async function startLocalServers(options: LocalServerOptions = {}): Promi
   const s3Port = options.s3Port ?? local.s3Port;
   const sqsPort = options.sqsPort ?? local.sqsPort;
   const stateDir = path.resolve(options.stateDir ?? local.stateDir);
+  const functions = options.functions ?? FUNCTIONS;
   const s3Dir = path.join(stateDir, 's3');
   mkdirSync(s3Dir, { recursive: true });
 
@@ -87,7 +90,7 @@ export async function startLocalServers(options: LocalServerOptions = {}): Promi
       region: local.region,
       accountId: local.accountId,
       emulateQueueCreationLifecycle: false,
-      queues: queueDefinitions(options.visibilityTimeoutSeconds ?? local.visibilityTimeoutSeconds),
+      queues: queueDefinitions(options.visibilityTimeoutSeconds ?? local.visibilityTimeoutSeconds, functions),
     } as Parameters<typeof createSqsServer>[0]);
   } catch (error) {
     await s3rver.close();
@@ -95,20 +98,13 @@ export async function startLocalServers(options: LocalServerOptions = {}): Promi
   }
 
   const { s3Endpoint, sqsEndpoint } = localEndpoints({ s3Port, sqsPort });
-  const queueUrl = (name: string) => localQueueUrl(sqsEndpoint, name);
-  const queueUrls = {
-    resize: queueUrl(local.queues.resize),
-    resizeDlq: queueUrl(local.queues.resizeDlq),
-    predict: queueUrl(local.queues.predict),
-    predictDlq: queueUrl(local.queues.predictDlq),
-    deliveryDlq: queueUrl(local.queues.deliveryDlq),
-  };
+  const queueUrls = localQueueUrls(sqsEndpoint, functions);
   return {
     s3Endpoint,
     sqsEndpoint,
     s3rver,
     queueUrls,
-    env: localStackEnv({ s3Endpoint, sqsEndpoint }),
+    env: localStackEnv({ s3Endpoint, sqsEndpoint }, functions),
     async close() {
       sqs.closeAllConnections?.();
       await Promise.all([s3rver.close(), new Promise((resolve) => sqs.close(resolve))]);

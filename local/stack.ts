@@ -1,14 +1,17 @@
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { FUNCTIONS, type FunctionDefinition, handlerLocation } from '../functions/registry';
 import { createS3Client, createSqsClient } from '../shared/clients';
 import { declaredConfig } from '../shared/config';
+import { ENV } from '../shared/environment';
 import { decodeS3EventKey } from '../shared/s3Key';
-import { assertPortFree, localPorts, localQueueArn, PortInUseError } from './endpoints';
+import { assertPortFree, dlqName, localPorts, localQueueArn, PortInUseError, queueName } from './endpoints';
 import { type Fanout, startFanout } from './fanout';
 import { type BatchReport, type Poller, type SqsHandler, startPoller } from './poller';
 import { MODELS_DIR, seedDirectory, seedSamples } from './samples';
 import { type LocalServers, startLocalServers } from './servers';
+import { removeStackState, writeStackState } from './stackState';
 
 /**
  * The whole pipeline on one machine: embedded S3 and SQS, the uploads bucket's fan-out to the
@@ -16,8 +19,7 @@ import { type LocalServers, startLocalServers } from './servers';
  * event source mapping does.
  */
 
-export type FunctionName = 'resize' | 'predict';
-export const FUNCTION_NAMES: readonly FunctionName[] = ['resize', 'predict'];
+export type FunctionName = string;
 
 export interface LocalStackOptions {
   /** Defaults: S3_PORT / SQS_PORT from the environment, else pipeline.config.json (4569 / 9324). */
@@ -32,8 +34,10 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Copy events/samples into the uploads bucket and models/ into the models bucket, when missing (default true). */
   seed?: boolean;
-  /** Loads a function's handler; called after the environment is set. Default: require functions/<name>/handler. */
-  loadHandler?: (name: FunctionName) => SqsHandler | Promise<SqsHandler>;
+  /** The functions to run (default: the registry). */
+  functions?: readonly FunctionDefinition[];
+  /** Loads a function's handler; called after the environment is set. Default: the registry's handler module. */
+  loadHandler?: (fn: FunctionDefinition) => SqsHandler | Promise<SqsHandler>;
   /** Extra environment for the handlers (e.g. THUMBNAIL_SIZES). */
   env?: Record<string, string>;
   /** Batching window override (seconds); default per function from pipeline.config.json. */
@@ -56,9 +60,11 @@ export interface LocalStack {
 
 const local = declaredConfig.local;
 
-const defaultLoadHandler = (name: FunctionName): SqsHandler =>
-  // Required lazily: each handler module reads its configuration from process.env when loaded.
-  name === 'resize' ? require('../functions/resize/handler').handler : require('../functions/predict/handler').handler;
+/** Required lazily: each handler module reads its configuration from process.env when loaded. */
+export function requireHandler(fn: FunctionDefinition): SqsHandler {
+  const { modulePath, exportName } = handlerLocation(fn);
+  return require(modulePath)[exportName];
+}
 
 /** Sets (or, for `undefined`, unsets) variables in process.env; returns a function that puts the previous values back. */
 export function applyEnv(values: Record<string, string | undefined>): () => void {
@@ -73,15 +79,31 @@ export function applyEnv(values: Record<string, string | undefined>): () => void
   return () => set(previous);
 }
 
-export function banner(stack: { servers: LocalServers; stateDir: string }): string[] {
+/** The pipeline settings among the handlers' environment (sizes, format, model, limits): what the CLI must agree with. */
+const SETTING_NAMES: ReadonlySet<string> = new Set([
+  ENV.thumbnailSizes,
+  ENV.thumbnailFormat,
+  ENV.thumbnailQuality,
+  ENV.modelUri,
+  ENV.predictionTopK,
+  ENV.maxInputBytes,
+  ENV.maxInputPixels,
+  ENV.maxFrames,
+]);
+const pipelineSettings = (env: Record<string, string | undefined>): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => SETTING_NAMES.has(entry[0]) && entry[1] !== undefined),
+  );
+
+export function banner(stack: { servers: LocalServers; stateDir: string; functions: readonly FunctionDefinition[] }): string[] {
   const { s3Endpoint, sqsEndpoint, queueUrls } = stack.servers;
-  const { buckets, queues } = local;
+  const { buckets } = local;
   const creds = 'AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER';
   return [
     `S3  ${s3Endpoint}`,
     `SQS ${sqsEndpoint}`,
     `Buckets: ${buckets.uploads} (uploads; its events feed both queues), ${buckets.thumbnails}, ${buckets.models}`,
-    `Queues:  ${queues.resize} -> ${queues.resizeDlq}, ${queues.predict} -> ${queues.predictDlq} (DLQ after ${declaredConfig.queues.maxReceiveCount} receives)`,
+    `Queues:  ${stack.functions.map((fn) => `${queueName(fn)} -> ${dlqName(fn)}`).join(', ')} (DLQ after ${declaredConfig.queues.maxReceiveCount} receives)`,
     `State:   ${stack.stateDir} (bucket contents persist across restarts; queues start empty)`,
     'Pipeline ready',
     '',
@@ -106,6 +128,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const stateDir = path.resolve(options.stateDir ?? local.stateDir);
   const quiet = options.quiet ?? false;
   const log = quiet ? () => undefined : (options.log ?? ((line: string) => console.log(line)));
+  const functions = options.functions ?? FUNCTIONS;
 
   await assertPortFree(s3Port, 'S3_PORT');
   await assertPortFree(sqsPort, 'SQS_PORT');
@@ -153,48 +176,48 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     // Loaded now, not at the first upload: a configuration error stops the start with its message.
-    const loadHandler = options.loadHandler ?? defaultLoadHandler;
-    const handlers = { resize: await loadHandler('resize'), predict: await loadHandler('predict') };
+    const loadHandler = options.loadHandler ?? requireHandler;
+    const handlers = new Map<string, SqsHandler>();
+    for (const fn of functions) handlers.set(fn.name, await loadHandler(fn));
     // The model first, so the predictions of the seeded samples find it.
     const models = options.seed === false ? [] : await seedDirectory(s3, local.buckets.models, MODELS_DIR);
     if (models.length > 0) log(`Seeded the model files ${models.map((key) => `s3://${local.buckets.models}/${key}`).join(', ')}`);
 
+    const subscribed = functions.filter((fn) => fn.trigger.type === 'uploads-queue');
     const fanout = startFanout({
       s3rver: servers.s3rver,
       sqs,
       s3,
       bucket: local.buckets.uploads,
-      queueUrls: [servers.queueUrls.resize, servers.queueUrls.predict],
+      queueUrls: subscribed.map((fn) => servers.queueUrls[fn.name]),
       region: local.region,
       log,
       onDelivered: (notification) => {
         const record = notification.Records[0];
-        log(
-          `${record.eventName} s3://${record.s3.bucket.name}/${decodeS3EventKey(record.s3.object.key)} -> ${local.queues.resize}, ${local.queues.predict}`,
-        );
+        const key = decodeS3EventKey(record.s3.object.key);
+        log(`${record.eventName} s3://${record.s3.bucket.name}/${key} -> ${subscribed.map(queueName).join(', ')}`);
       },
     });
     cleanup.push(() => fanout.stop());
 
-    const queueUrl = { resize: servers.queueUrls.resize, predict: servers.queueUrls.predict };
-    const pollers = {} as Record<FunctionName, Poller>;
-    for (const name of FUNCTION_NAMES) {
-      const fn = declaredConfig.functions[name];
-      pollers[name] = startPoller({
+    const pollers: Record<FunctionName, Poller> = {};
+    for (const fn of subscribed) {
+      const { settings } = fn;
+      pollers[fn.name] = startPoller({
         sqs,
-        queueUrl: queueUrl[name],
-        queueArn: localQueueArn(local.queues[name]),
+        queueUrl: servers.queueUrls[fn.name],
+        queueArn: localQueueArn(queueName(fn)),
         region: local.region,
-        functionName: name,
-        loadHandler: () => handlers[name],
-        batchSize: fn.batchSize,
-        batchWindowSeconds: options.batchWindowSeconds ?? fn.batchWindowSeconds,
-        timeoutSeconds: fn.timeoutSeconds,
-        memoryMb: fn.memoryMb,
+        functionName: fn.name,
+        loadHandler: () => handlers.get(fn.name) as SqsHandler,
+        batchSize: settings.batchSize,
+        batchWindowSeconds: options.batchWindowSeconds ?? settings.batchWindowSeconds,
+        timeoutSeconds: settings.timeoutSeconds,
+        memoryMb: settings.memoryMb,
         log,
         onBatch: options.onBatch,
       });
-      cleanup.push(() => pollers[name].stop());
+      cleanup.push(() => pollers[fn.name].stop());
     }
 
     // After the fan-out and the pollers, so the samples go through the pipeline like any upload: a new
@@ -203,7 +226,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const seeded = options.seed === false ? [] : await seedSamples(s3, local.buckets.uploads);
     if (seeded.length > 0) log(`Seeded ${seeded.length} sample image(s) into s3://${local.buckets.uploads}/samples/`);
 
-    for (const line of banner({ servers, stateDir })) log(line);
+    writeStackState(stateDir, {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      s3Port,
+      sqsPort,
+      s3Endpoint: servers.s3Endpoint,
+      sqsEndpoint: servers.sqsEndpoint,
+      region: local.region,
+      buckets: local.buckets,
+      queues: servers.queueUrls,
+      env: pipelineSettings(process.env),
+    });
+    cleanup.push(async () => removeStackState(stateDir));
+    for (const line of banner({ servers, stateDir, functions })) log(line);
     let stopping: Promise<void> | undefined;
     return {
       servers,

@@ -1,30 +1,42 @@
-/**
- * The deployed stack's resource names, from its CloudFormation outputs (serverless.yml `Outputs`).
- * The CloudFormation client is loaded only here, only for `--aws`.
- */
-export const STACK_OUTPUTS = {
-  uploadsBucket: 'UploadsBucketName',
-  thumbnailsBucket: 'ThumbnailsBucketName',
-  resizeQueueUrl: 'ResizeQueueUrl',
-  resizeDlqUrl: 'ResizeDlqUrl',
-  predictQueueUrl: 'PredictQueueUrl',
-  predictDlqUrl: 'PredictDlqUrl',
-  deliveryDlqUrl: 'DeliveryDlqUrl',
-} as const;
+import { FUNCTIONS, type FunctionDefinition } from '../functions/registry';
 
-export type StackResources = Partial<Record<keyof typeof STACK_OUTPUTS, string>>;
+/**
+ * The deployed stack's resource names, from its CloudFormation outputs (serverless.yml `Outputs`,
+ * each function's `<Pascal>QueueUrl` / `<Pascal>DlqUrl` generated from the registry). The
+ * CloudFormation client is loaded only here, only for `--aws`.
+ */
+export interface StackResources {
+  uploadsBucket?: string;
+  thumbnailsBucket?: string;
+  modelsBucket?: string;
+  deliveryDlqUrl?: string;
+  /** By function name. */
+  functions: Record<string, { queueUrl?: string; dlqUrl?: string }>;
+}
+
+/** `thumb-extra` -> `ThumbExtra`: the logical ID prefix of a function's resources. */
+export const pascalCase = (name: string) => name.replace(/(^|-)([a-z0-9])/g, (_, __: string, c: string) => c.toUpperCase());
 
 /** serverless' default stack name. */
 export const stackName = (service: string, stage: string) => `${service}-${stage}`;
 
-export function resourcesFromOutputs(outputs: readonly { OutputKey?: string; OutputValue?: string }[]): StackResources {
-  const byKey = new Map(outputs.map((output) => [output.OutputKey, output.OutputValue]));
-  const resources: StackResources = {};
-  for (const [name, outputKey] of Object.entries(STACK_OUTPUTS) as [keyof typeof STACK_OUTPUTS, string][]) {
-    const value = byKey.get(outputKey);
-    if (value) resources[name] = value;
-  }
-  return resources;
+export function resourcesFromOutputs(
+  outputs: readonly { OutputKey?: string; OutputValue?: string }[],
+  functions: readonly FunctionDefinition[] = FUNCTIONS,
+): StackResources {
+  const byKey = new Map(outputs.map((output) => [output.OutputKey, output.OutputValue || undefined]));
+  return {
+    uploadsBucket: byKey.get('UploadsBucketName'),
+    thumbnailsBucket: byKey.get('ThumbnailsBucketName'),
+    modelsBucket: byKey.get('ModelsBucketName'),
+    deliveryDlqUrl: byKey.get('DeliveryDlqUrl'),
+    functions: Object.fromEntries(
+      functions.map((fn) => [
+        fn.name,
+        { queueUrl: byKey.get(`${pascalCase(fn.name)}QueueUrl`), dlqUrl: byKey.get(`${pascalCase(fn.name)}DlqUrl`) },
+      ]),
+    ),
+  };
 }
 
 export async function describeStackResources(name: string): Promise<StackResources> {

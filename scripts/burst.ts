@@ -9,10 +9,10 @@ import sharp from 'sharp';
 import type { BatchReport } from '../local/poller';
 import { MODELS_DIR, seedDirectory } from '../local/samples';
 import { freePort } from '../local/servers';
-import { type FunctionName, startLocalStack } from '../local/stack';
-import { declaredConfig } from '../shared/config';
+import { requireHandler, startLocalStack } from '../local/stack';
 import type { AuditReport } from '../ops/audit';
 import { listAllObjects } from '../ops/auditSources';
+import { declaredConfig } from '../shared/config';
 import { differenceHash } from '../test/helpers/perceptual';
 
 /**
@@ -35,7 +35,8 @@ import { differenceHash } from '../test/helpers/perceptual';
 export interface BurstTarget {
   s3: S3Client;
   sqs: SQSClient;
-  queueUrls: { resize: string; resizeDlq: string; predict: string; predictDlq: string };
+  /** By key, as the local stack names them (`resize`, `resizeDlq`, ...). */
+  queueUrls: Record<string, string>;
   ports: { s3Port: number; sqsPort: number };
   fanout: { idle(): Promise<void> };
 }
@@ -342,12 +343,7 @@ async function main(argv: string[]): Promise<number> {
     quiet: true,
     seed: false,
     batchWindowSeconds: options.batchWindowSeconds,
-    loadHandler: (name: FunctionName) =>
-      name === 'resize'
-        ? require('../functions/resize/handler').handler
-        : withModel
-          ? require('../functions/predict/handler').handler
-          : standInPredict,
+    loadHandler: (fn) => (fn.name === 'resize' || withModel ? requireHandler(fn) : standInPredict),
     onBatch: (report) => {
       if (report.functionName === 'resize') resizeBatches.push(report);
     },

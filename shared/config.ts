@@ -1,5 +1,7 @@
 import declared from '../pipeline.config.json';
+import { dlqUrlVariable, ENV } from './environment';
 import { ConfigError } from './errors';
+import { checkNumber, checkOneOf } from './validate';
 
 /**
  * One configuration source: pipeline.config.json declares names, sizes, formats and limits;
@@ -35,10 +37,19 @@ export interface PredictionConfig {
 
 export interface PipelineConfig {
   buckets: { uploads: string; thumbnails: string; models: string };
-  dlqUrls: { resize?: string; predict?: string };
   thumbnails: ThumbnailConfig;
   limits: LimitsConfig;
   prediction: PredictionConfig;
+  /** Redrive and retention of every function's queue and DLQ. */
+  queues: QueueSettings;
+  /** Sizing and batching per function, as declared. */
+  functions: Record<string, FunctionSettings>;
+}
+
+export interface QueueSettings {
+  maxReceiveCount: number;
+  visibilityTimeoutSeconds: number;
+  dlqRetentionSeconds: number;
 }
 
 /** A function's sizing and batching (pipeline.config.json `functions.<name>`). */
@@ -57,12 +68,8 @@ type Env = Record<string, string | undefined>;
 
 const MAX_THUMBNAIL_EDGE = 16383; // WebP's largest encodable edge
 
-function positiveInteger(setting: string, raw: string | number, max = Number.MAX_SAFE_INTEGER): number {
-  const value = typeof raw === 'number' ? raw : Number(raw.trim());
-  if (!Number.isInteger(value) || value <= 0 || value > max) {
-    throw new ConfigError(setting, `expected a whole number between 1 and ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
+function positiveInteger(setting: string, raw: unknown, max?: number): number {
+  return checkNumber(raw, { integer: true, min: 1, max, fromString: true }, (problem) => new ConfigError(setting, problem));
 }
 
 function nonEmpty(setting: string, raw: string): string {
@@ -82,10 +89,7 @@ export function parseSizes(setting: string, raw: string | number[]): number[] {
 
 export function parseFormat(setting: string, raw: string): OutputFormat {
   const format = raw.trim().toLowerCase();
-  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
-    throw new ConfigError(setting, `expected one of ${OUTPUT_FORMATS.join(', ')}, got ${JSON.stringify(raw)}`);
-  }
-  return format as OutputFormat;
+  return checkOneOf(format, OUTPUT_FORMATS, (problem) => new ConfigError(setting, problem));
 }
 
 /** `s3://bucket/prefix/`, normalised to end with a slash. */
@@ -98,38 +102,43 @@ export function parseModelUri(setting: string, raw: string): string {
 
 export function loadConfig(env: Env = process.env, base: DeclaredConfig = declaredConfig): PipelineConfig {
   const pick = (name: string, fallback: string | number | number[]) => env[name] ?? fallback;
+  const integer = (name: string, fallback: number, max?: number) => positiveInteger(name, pick(name, fallback), max);
   const buckets = {
-    uploads: nonEmpty('UPLOADS_BUCKET', String(pick('UPLOADS_BUCKET', base.local.buckets.uploads))),
-    thumbnails: nonEmpty('THUMBNAILS_BUCKET', String(pick('THUMBNAILS_BUCKET', base.local.buckets.thumbnails))),
-    models: nonEmpty('MODELS_BUCKET', String(pick('MODELS_BUCKET', base.local.buckets.models))),
+    uploads: nonEmpty(ENV.uploadsBucket, String(pick(ENV.uploadsBucket, base.local.buckets.uploads))),
+    thumbnails: nonEmpty(ENV.thumbnailsBucket, String(pick(ENV.thumbnailsBucket, base.local.buckets.thumbnails))),
+    models: nonEmpty(ENV.modelsBucket, String(pick(ENV.modelsBucket, base.local.buckets.models))),
   };
   if (buckets.uploads === buckets.thumbnails) {
-    throw new ConfigError('THUMBNAILS_BUCKET', 'must differ from UPLOADS_BUCKET, or thumbnails would trigger themselves');
+    throw new ConfigError(ENV.thumbnailsBucket, `must differ from ${ENV.uploadsBucket}, or thumbnails would trigger themselves`);
   }
   return {
     buckets,
-    dlqUrls: { resize: env.RESIZE_DLQ_URL || undefined, predict: env.PREDICT_DLQ_URL || undefined },
     thumbnails: {
-      sizes: parseSizes('THUMBNAIL_SIZES', pick('THUMBNAIL_SIZES', base.thumbnails.sizes) as string | number[]),
-      format: parseFormat('THUMBNAIL_FORMAT', String(pick('THUMBNAIL_FORMAT', base.thumbnails.format))),
-      quality: positiveInteger('THUMBNAIL_QUALITY', pick('THUMBNAIL_QUALITY', base.thumbnails.quality) as string | number, 100),
+      sizes: parseSizes(ENV.thumbnailSizes, pick(ENV.thumbnailSizes, base.thumbnails.sizes) as string | number[]),
+      format: parseFormat(ENV.thumbnailFormat, String(pick(ENV.thumbnailFormat, base.thumbnails.format))),
+      quality: integer(ENV.thumbnailQuality, base.thumbnails.quality, 100),
     },
     prediction: {
-      modelUri: parseModelUri('MODEL_URI', String(pick('MODEL_URI', base.prediction.modelUri))),
-      modelUriParameter: env.MODEL_URI_PARAMETER || undefined,
-      topK: positiveInteger('PREDICTION_TOP_K', pick('PREDICTION_TOP_K', base.prediction.topK) as string | number, 1000),
-      modelRefreshSeconds: positiveInteger(
-        'MODEL_REFRESH_SECONDS',
-        pick('MODEL_REFRESH_SECONDS', base.prediction.modelRefreshSeconds) as string | number,
-      ),
-      threads: positiveInteger('PREDICTION_THREADS', pick('PREDICTION_THREADS', base.prediction.threads) as string | number, 64),
+      modelUri: parseModelUri(ENV.modelUri, String(pick(ENV.modelUri, base.prediction.modelUri))),
+      modelUriParameter: env[ENV.modelUriParameter] || undefined,
+      topK: integer(ENV.predictionTopK, base.prediction.topK, 1000),
+      modelRefreshSeconds: integer(ENV.modelRefreshSeconds, base.prediction.modelRefreshSeconds),
+      threads: integer(ENV.predictionThreads, base.prediction.threads, 64),
     },
     limits: {
-      maxInputBytes: positiveInteger('MAX_INPUT_BYTES', pick('MAX_INPUT_BYTES', base.limits.maxInputBytes) as string | number),
-      maxInputPixels: positiveInteger('MAX_INPUT_PIXELS', pick('MAX_INPUT_PIXELS', base.limits.maxInputPixels) as string | number),
-      maxFrames: positiveInteger('MAX_FRAMES', pick('MAX_FRAMES', base.limits.maxFrames) as string | number),
+      maxInputBytes: integer(ENV.maxInputBytes, base.limits.maxInputBytes),
+      maxInputPixels: integer(ENV.maxInputPixels, base.limits.maxInputPixels),
+      maxFrames: integer(ENV.maxFrames, base.limits.maxFrames),
     },
+    queues: base.queues,
+    functions: base.functions,
   };
+}
+
+/** The DLQ a function sends permanent failures to; fails its cold start, naming the variable, when unset. */
+export function deadLetterQueueUrl(functionName: string, env: Env = process.env): string {
+  const name = dlqUrlVariable(functionName);
+  return requireSetting(env[name], name);
 }
 
 /**

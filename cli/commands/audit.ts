@@ -1,12 +1,13 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { s3ClientOptions, sqsClientOptions } from '../../shared/clients';
-import { declaredConfig, loadConfig } from '../../shared/config';
+import { FUNCTIONS } from '../../functions/registry';
 import { formatAuditReport } from '../../ops/audit';
 import { runAudit } from '../../ops/auditSources';
+import { s3ClientOptions, sqsClientOptions } from '../../shared/clients';
+import { loadConfig } from '../../shared/config';
 import type { AuditArgs } from '../args';
 import type { Output } from '../output';
-import { describeFailure, type OperationsTarget, resolveTarget } from './dlq';
+import { describeFailure, type OperationsTarget, resolveTarget } from '../target';
 
 /** Exit codes: 0 nothing missing, 1 something missing, 2 the audit could not run. */
 export async function runAuditCommand(args: AuditArgs, output: Output): Promise<number> {
@@ -15,32 +16,41 @@ export async function runAuditCommand(args: AuditArgs, output: Output): Promise<
   let sqs: SQSClient | undefined;
   try {
     target = await resolveTarget(args, args.aws);
-    const { buckets, queueUrls, dlqUrls } = target;
-    if (!buckets.uploads || !buckets.thumbnails || !queueUrls.resize || !dlqUrls.resize) {
-      throw new Error(`the buckets and queues of ${target.description} are not all known; is the stack deployed?`);
+    const { buckets } = target;
+    // `thumbnails`: the resize function's family alone; `all`: every family some function writes.
+    const writers = FUNCTIONS.flatMap((fn) => fn.outputs.map((family) => ({ family, fn })));
+    const checked = writers.filter(({ family }) => args.outputs === 'all' || family === 'thumbnails');
+    const families = checked.map(({ family, fn }) => {
+      const { queueUrl, dlqUrl } = target?.functions[fn.name] ?? {};
+      if (!queueUrl || !dlqUrl)
+        throw new Error(`the queue and DLQ of the ${fn.name} function at ${target?.description} are not known; is the stack deployed?`);
+      return { family, functionName: fn.name, queueUrl, dlqUrl };
+    });
+    if (!buckets.uploads || !buckets.thumbnails) {
+      throw new Error(`the buckets of ${target.description} are not known; is the stack deployed?`);
     }
-    // Sizes and format as the functions use them (THUMBNAIL_SIZES / THUMBNAIL_FORMAT override the file).
-    const { thumbnails } = loadConfig({ ...process.env, UPLOADS_BUCKET: buckets.uploads, THUMBNAILS_BUCKET: buckets.thumbnails });
+    // Sizes and format as the functions use them (the stack's THUMBNAIL_SIZES / THUMBNAIL_FORMAT override the file).
+    const { thumbnails, queues } = loadConfig({
+      ...target.clientEnv,
+      UPLOADS_BUCKET: buckets.uploads,
+      THUMBNAILS_BUCKET: buckets.thumbnails,
+    });
     s3 = new S3Client({ ...s3ClientOptions(target.clientEnv), maxAttempts: 3 });
     sqs = new SQSClient({ ...sqsClientOptions(target.clientEnv), maxAttempts: 3 });
     const report = await runAudit(
       { s3, sqs },
-      {
-        uploadsBucket: buckets.uploads,
-        thumbnailsBucket: buckets.thumbnails,
-        dlqUrls: { resize: dlqUrls.resize, predict: dlqUrls.predict, delivery: dlqUrls.delivery },
-        queueUrls: { resize: queueUrls.resize, predict: queueUrls.predict },
-      },
+      { uploadsBucket: buckets.uploads, thumbnailsBucket: buckets.thumbnails, families, deliveryDlqUrl: target.deliveryDlqUrl },
       {
         thumbnails: { sizes: thumbnails.sizes, format: thumbnails.format },
         outputs: args.outputs,
         graceSeconds: args.graceSeconds,
-        maxReceiveCount: declaredConfig.queues.maxReceiveCount,
+        maxReceiveCount: queues.maxReceiveCount,
         scan: target.scan,
       },
     );
-    const dlqs = ['resize', ...(args.outputs === 'all' ? ['predict'] : []), 'delivery'];
-    output.out(args.json ? JSON.stringify(report, null, 2) : formatAuditReport(report, { thumbnailsBucket: buckets.thumbnails, dlqs }));
+    const dlqs = [...families.map((family) => family.functionName), 'delivery'];
+    const where = { thumbnailsBucket: buckets.thumbnails, dlqs, families: families.map((family) => family.family) };
+    output.out(args.json ? JSON.stringify(report, null, 2) : formatAuditReport(report, where));
     return report.ok ? 0 : 1;
   } catch (error) {
     output.err(`pipeline audit: ${target ? describeFailure(error, target) : (error as Error).message}`);

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { declaredConfig } from '../../shared/config';
 import { type CostReport, computeCost, predictRequests, resizeRequests } from '../../ops/cost';
 import { ARCHS, type Arch, PRICES } from '../../ops/prices';
+import { declaredConfig } from '../../shared/config';
 import { parseArgv, UsageError } from '../args';
 import type { Output } from '../output';
 

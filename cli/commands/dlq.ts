@@ -1,86 +1,12 @@
 import { ListDeadLetterSourceQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { localEndpoints, localPorts, localQueueUrl } from '../../local/endpoints';
-import { sqsClientOptions } from '../../shared/clients';
-import { declaredConfig } from '../../shared/config';
 import { type DlqRow, formatDlqRows, parseDlqMessage } from '../../ops/dlqRows';
 import { type RedriveResult, redrive } from '../../ops/redrive';
-import { peekQueue, type ScanOptions } from '../../ops/scanQueue';
-import { describeStackResources, type StackResources, stackName } from '../../ops/stackOutputs';
-import type { DlqListArgs, DlqName, DlqRedriveArgs, TargetArgs } from '../args';
+import { peekQueue } from '../../ops/scanQueue';
+import { sqsClientOptions } from '../../shared/clients';
+import { declaredConfig } from '../../shared/config';
+import { DLQ_NAMES, type DlqListArgs, type DlqName, type DlqRedriveArgs, REDRIVE_NAMES } from '../args';
 import type { Output } from '../output';
-
-type Env = Record<string, string | undefined>;
-
-/** The buckets and queues an operations command works on, and how to reach them. */
-export interface OperationsTarget {
-  /** For messages: "the local stack at ...", "stack image-pipeline-dev". */
-  description: string;
-  local: boolean;
-  /** Environment for s3ClientOptions / sqsClientOptions. */
-  clientEnv: Env;
-  buckets: { uploads?: string; thumbnails?: string };
-  queueUrls: { resize?: string; predict?: string };
-  dlqUrls: Partial<Record<DlqName, string>>;
-  scan: ScanOptions;
-}
-
-/**
- * Local stack (default): the same endpoint logic as `pipeline upload` (AWS_ENDPOINT_URL_S3/_SQS
- * when set, else 127.0.0.1 on S3_PORT/SQS_PORT) and the local names of pipeline.config.json.
- * --aws: the SDK's default endpoints and credentials; names from the stage's CloudFormation outputs,
- * looked up only when `needsStack` (a --queue-url or bucket flags may be all a command needs).
- */
-export async function resolveTarget(
-  args: TargetArgs & { uploadsBucket?: string; thumbnailsBucket?: string },
-  needsStack: boolean,
-  env: Env = process.env,
-): Promise<OperationsTarget> {
-  const local = declaredConfig.local;
-  if (args.aws) {
-    // The SDK reads endpoint overrides from the environment by itself; --aws means the real services.
-    for (const name of ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SQS']) delete process.env[name];
-    const clientEnv = { ...env, AWS_ENDPOINT_URL: undefined, AWS_ENDPOINT_URL_S3: undefined, AWS_ENDPOINT_URL_SQS: undefined };
-    const name = stackName(declaredConfig.service, args.stage ?? 'dev');
-    const resources: StackResources = needsStack ? await describeStackResources(name) : {};
-    return {
-      description: needsStack ? `stack ${name}` : 'AWS',
-      local: false,
-      clientEnv,
-      buckets: { uploads: args.uploadsBucket ?? resources.uploadsBucket, thumbnails: args.thumbnailsBucket ?? resources.thumbnailsBucket },
-      queueUrls: { resize: resources.resizeQueueUrl, predict: resources.predictQueueUrl },
-      dlqUrls: { resize: resources.resizeDlqUrl, predict: resources.predictDlqUrl, delivery: resources.deliveryDlqUrl },
-      // A short poll samples only some SQS servers and may answer empty while messages remain.
-      scan: { waitTimeSeconds: 1 },
-    };
-  }
-  const endpoints = localEndpoints(localPorts(env));
-  const s3Endpoint = env.AWS_ENDPOINT_URL_S3 || endpoints.s3Endpoint;
-  const sqsEndpoint = env.AWS_ENDPOINT_URL_SQS || endpoints.sqsEndpoint;
-  const url = (name: string) => localQueueUrl(sqsEndpoint, name);
-  const stack = !env.AWS_ENDPOINT_URL_SQS;
-  return {
-    description: `${stack ? 'the local stack at ' : ''}${sqsEndpoint}`,
-    local: stack,
-    clientEnv: { ...env, AWS_ENDPOINT_URL_S3: s3Endpoint, AWS_ENDPOINT_URL_SQS: sqsEndpoint },
-    buckets: {
-      uploads: args.uploadsBucket ?? env.UPLOADS_BUCKET ?? local.buckets.uploads,
-      thumbnails: args.thumbnailsBucket ?? env.THUMBNAILS_BUCKET ?? local.buckets.thumbnails,
-    },
-    queueUrls: { resize: url(local.queues.resize), predict: url(local.queues.predict) },
-    dlqUrls: { resize: url(local.queues.resizeDlq), predict: url(local.queues.predictDlq), delivery: url(local.queues.deliveryDlq) },
-    // Emulators: local-aws-sqs makes a long poll for several messages wait its whole time.
-    scan: { waitTimeSeconds: 0 },
-  };
-}
-
-/** A failure message that says what to do about the usual causes. */
-export function describeFailure(error: unknown, target: Pick<OperationsTarget, 'local' | 'description'>): string {
-  const text = `${(error as Error).name}: ${(error as Error).message} ${(error as { code?: string }).code ?? ''}`;
-  if (/ECONNREFUSED/.test(text))
-    return `cannot reach ${target.description}${target.local ? ' (is the local stack running? `npm start`)' : ''}`;
-  if (/QueueDoesNotExist|NonExistentQueue/.test(text)) return `${(error as Error).message} (queue not found at ${target.description})`;
-  return (error as Error).message || String(error);
-}
+import { describeFailure, type OperationsTarget, resolveTarget } from '../target';
 
 const MAX_RECEIVE_COUNT = declaredConfig.queues.maxReceiveCount;
 const queueNameOf = (url: string) => url.split('/').filter(Boolean).pop() ?? url;
@@ -96,7 +22,7 @@ function chosenDlqs(
   if (args.queueUrl) return [{ name: args.queue ?? queueNameOf(args.queueUrl), url: args.queueUrl, optional: false }];
   const names = args.queue ? [args.queue] : all;
   return names.map((name) => {
-    const url = target.dlqUrls[name];
+    const url = name === 'delivery' ? target.deliveryDlqUrl : target.functions[name]?.dlqUrl;
     if (!url) throw new Error(`no URL for the ${name} DLQ at ${target.description}; pass --queue-url`);
     // The delivery DLQ is absent from stacks started before it existed; an explicit --queue delivery is not optional.
     return { name, url, optional: name === 'delivery' && !args.queue };
@@ -112,7 +38,7 @@ export async function runDlqList(args: DlqListArgs, output: Output): Promise<num
   const sqs = new SQSClient({ ...sqsClientOptions(target.clientEnv), maxAttempts: 2 });
   try {
     const rows: DlqRow[] = [];
-    for (const dlq of chosenDlqs(target, args, ['resize', 'predict', 'delivery'])) {
+    for (const dlq of chosenDlqs(target, args, DLQ_NAMES)) {
       try {
         const { messages, truncated } = await peekQueue(sqs, dlq.url, target.scan);
         rows.push(...messages.map((message) => parseDlqMessage(message, { queue: dlq.name, maxReceiveCount: MAX_RECEIVE_COUNT })));
@@ -161,8 +87,8 @@ export async function runDlqRedrive(args: DlqRedriveArgs, output: Output): Promi
   const sqs = new SQSClient({ ...sqsClientOptions(target.clientEnv), maxAttempts: 2 });
   let total = 0;
   try {
-    for (const dlq of chosenDlqs(target, args, ['resize', 'predict'])) {
-      const sourceUrl = args.queueUrl ? await sourceQueueOf(sqs, dlq.url) : target.queueUrls[dlq.name as 'resize' | 'predict'];
+    for (const dlq of chosenDlqs(target, args, REDRIVE_NAMES)) {
+      const sourceUrl = args.queueUrl ? await sourceQueueOf(sqs, dlq.url) : target.functions[dlq.name]?.queueUrl;
       if (!sourceUrl) throw new Error(`no source queue for the ${dlq.name} DLQ at ${target.description}`);
       const result = await redrive({
         sqs,

@@ -1,10 +1,10 @@
-import { s3CommandEnv } from '../../local/endpoints';
 import { createS3Client } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
 import { parseManifest } from '../../shared/predict/manifest';
 import { readModelDirectory, uploadModelFiles } from '../../shared/predict/modelStore';
 import type { ModelUploadArgs } from '../args';
 import type { Output } from '../output';
+import { localClientEnv } from '../target';
 
 /**
  * `pipeline model upload`: validates a model folder's manifest and puts it at
@@ -19,7 +19,7 @@ export async function runModelUpload(args: ModelUploadArgs, output: Output): Pro
     ...(args.version && { version: args.version }),
   };
   const bucket = args.bucket ?? process.env.MODELS_BUCKET ?? declaredConfig.local.buckets.models;
-  const s3 = createS3Client(args.aws ? process.env : s3CommandEnv());
+  const s3 = createS3Client(args.aws ? process.env : localClientEnv().clientEnv);
   const location = { bucket, prefix: `${manifest.name}/${manifest.version}/` };
   try {
     await uploadModelFiles(s3, location, { model: files.model, manifestText: `${JSON.stringify(manifest, null, 2)}\n` });

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { s3CommandEnv } from '../../local/endpoints';
 import { createS3Client } from '../../shared/clients';
 import { loadConfig } from '../../shared/config';
 import { PermanentError } from '../../shared/errors';
@@ -10,6 +9,7 @@ import { fetchModelFiles, type ModelFiles, parseS3Uri, readModelDirectory } from
 import { classifyImage } from '../../shared/predict/predictObject';
 import type { PredictArgs } from '../args';
 import { type Output, rejectionResult } from '../output';
+import { localClientEnv } from '../target';
 import { EXIT_REJECTED } from './resize';
 
 export const DEMO_MODEL_DIR = path.resolve(__dirname, '../../models/shapes/1');
@@ -17,7 +17,7 @@ export const DEMO_MODEL_DIR = path.resolve(__dirname, '../../models/shapes/1');
 /** s3:// URIs are read from the local stack unless AWS_ENDPOINT_URL_S3 points elsewhere. */
 async function loadModelFiles(model: string): Promise<ModelFiles> {
   if (!model.startsWith('s3://')) return readModelDirectory(model);
-  const s3 = createS3Client(s3CommandEnv());
+  const s3 = createS3Client(localClientEnv().clientEnv);
   try {
     return await fetchModelFiles(s3, parseS3Uri(model));
   } finally {

@@ -3,13 +3,15 @@ import { readFile } from 'node:fs/promises';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { localEndpoints, localPorts, localQueueArn, localStackEnv } from '../../local/endpoints';
-import { lambdaContext, type SqsHandler } from '../../local/poller';
-import { applyEnv } from '../../local/stack';
+import { FUNCTIONS, type FunctionDefinition, functionNamed } from '../../functions/registry';
+import { localQueueArn, localStackEnv, queueName } from '../../local/endpoints';
+import { lambdaContext } from '../../local/poller';
+import { applyEnv, requireHandler } from '../../local/stack';
 import { s3ClientOptions, sqsClientOptions } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
 import type { FunctionName, ReplayArgs } from '../args';
 import { type Output, withStdoutOnStderr } from '../output';
+import { localClientEnv } from '../target';
 
 const local = declaredConfig.local;
 
@@ -49,17 +51,17 @@ export function toSqsEvent(parsed: unknown, functionName: FunctionName, now = Da
     messageAttributes: {},
     md5OfBody: createHash('md5').update(body).digest('hex'),
     eventSource: 'aws:sqs',
-    eventSourceARN: localQueueArn(local.queues[functionName]),
+    eventSourceARN: localQueueArn(queueName(functionNamed(functionName))),
     awsRegion: local.region,
   };
   return { Records: [record] };
 }
 
-/** --function, else the queue named by the records' eventSourceARN, else resize. */
+/** --function, else the function whose queue the records' eventSourceARN names, else the first function (resize). */
 export function functionFor(event: SQSEvent, requested?: FunctionName): FunctionName {
   if (requested) return requested;
   const queue = event.Records[0]?.eventSourceARN?.split(':').pop();
-  return queue === local.queues.predict ? 'predict' : 'resize';
+  return FUNCTIONS.find((fn) => queueName(fn) === queue)?.name ?? FUNCTIONS[0].name;
 }
 
 /** Checks that the pipeline's local stack answers on the endpoints; throws a ReplayError that says how to fix it. */
@@ -82,20 +84,17 @@ export async function assertStackRunning(endpoints: { s3Endpoint: string; sqsEnd
   };
   try {
     await check('S3', endpoints.s3Endpoint, () => s3.send(new HeadBucketCommand({ Bucket: local.buckets.uploads })));
-    await check('SQS', endpoints.sqsEndpoint, () => sqs.send(new GetQueueUrlCommand({ QueueName: local.queues.resize })));
+    await check('SQS', endpoints.sqsEndpoint, () => sqs.send(new GetQueueUrlCommand({ QueueName: queueName(FUNCTIONS[0]) })));
   } finally {
     s3.destroy();
     sqs.destroy();
   }
 }
 
-const loadHandler = (name: FunctionName): SqsHandler =>
-  name === 'resize' ? require('../../functions/resize/handler').handler : require('../../functions/predict/handler').handler;
-
 /** `pipeline replay`: the real handler, in this process, against the running local stack. */
 export async function runReplay(args: ReplayArgs, output: Output): Promise<number> {
   let event: SQSEvent;
-  let functionName: FunctionName;
+  let fn: FunctionDefinition;
   try {
     let text: string;
     try {
@@ -109,11 +108,12 @@ export async function runReplay(args: ReplayArgs, output: Output): Promise<numbe
     } catch (error) {
       throw new ReplayError(`${args.eventFile} is not JSON: ${(error as Error).message}`);
     }
-    event = toSqsEvent(parsed, args.functionName ?? 'resize');
-    functionName = functionFor(event, args.functionName);
-    const endpoints = localEndpoints(localPorts());
-    await assertStackRunning(endpoints);
-    applyEnv(localStackEnv(endpoints));
+    event = toSqsEvent(parsed, args.functionName ?? FUNCTIONS[0].name);
+    fn = functionNamed(functionFor(event, args.functionName));
+    // The running stack's endpoints and settings (its state file), as its own handlers have them.
+    const { clientEnv, s3Endpoint, sqsEndpoint } = localClientEnv();
+    await assertStackRunning({ s3Endpoint, sqsEndpoint });
+    applyEnv({ ...clientEnv, ...localStackEnv({ s3Endpoint, sqsEndpoint }) });
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     process.env.AWS_LAMBDA_INITIALIZATION_TYPE ??= 'on-demand';
   } catch (error) {
@@ -124,11 +124,11 @@ export async function runReplay(args: ReplayArgs, output: Output): Promise<numbe
     throw error;
   }
 
-  const fn = declaredConfig.functions[functionName];
-  const context = lambdaContext({ functionName, region: local.region, timeoutSeconds: fn.timeoutSeconds, memoryMb: fn.memoryMb });
-  output.err(`replaying ${event.Records.length} record(s) from ${args.eventFile} into ${functionName} (request ${context.awsRequestId})`);
+  const { timeoutSeconds, memoryMb } = fn.settings;
+  const context = lambdaContext({ functionName: fn.name, region: local.region, timeoutSeconds, memoryMb });
+  output.err(`replaying ${event.Records.length} record(s) from ${args.eventFile} into ${fn.name} (request ${context.awsRequestId})`);
   const response = await withStdoutOnStderr(async () => {
-    const handler = loadHandler(functionName);
+    const handler = requireHandler(fn);
     return ((await handler(event, context)) ?? { batchItemFailures: [] }) as SQSBatchResponse;
   });
   output.out(JSON.stringify(response));

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { localEndpoints, localPorts } from '../../local/endpoints';
 import { s3ClientOptions } from '../../shared/clients';
 import { declaredConfig, loadConfig } from '../../shared/config';
-import { thumbnailKeys } from '../../shared/outputs';
+import { isOutputOf, thumbnailKeys } from '../../shared/outputs';
 import type { UploadArgs } from '../args';
 import type { Output } from '../output';
+import { localClientEnv } from '../target';
 
 const WAIT_TIMEOUT_MS = 60_000;
 
@@ -17,15 +17,15 @@ export function uploadTarget(args: Pick<UploadArgs, 'aws' | 'bucket'>, env: Env 
   const bucket = args.bucket ?? env.UPLOADS_BUCKET ?? (args.aws ? undefined : declaredConfig.local.buckets.uploads);
   if (args.aws) return { bucket, endpoint: 'AWS', local: false, clientEnv: env };
   if (env.AWS_ENDPOINT_URL_S3) return { bucket, endpoint: env.AWS_ENDPOINT_URL_S3, local: false, clientEnv: env };
-  const { s3Endpoint } = localEndpoints(localPorts(env));
-  return { bucket, endpoint: s3Endpoint, local: true, clientEnv: { ...env, AWS_ENDPOINT_URL_S3: s3Endpoint } };
+  const { s3Endpoint, clientEnv } = localClientEnv(env);
+  return { bucket, endpoint: s3Endpoint, local: true, clientEnv };
 }
 
 async function thumbnailsExist(s3: S3Client, bucket: string, keys: string[], eTag: string): Promise<boolean> {
   for (const key of keys) {
     try {
       const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      if (head.Metadata?.['source-etag'] !== eTag) return false;
+      if (!isOutputOf(head.Metadata, eTag)) return false;
     } catch {
       return false;
     }
@@ -72,7 +72,8 @@ export async function runUpload(args: UploadArgs, output: Output): Promise<numbe
     }
     if (!args.wait) return 0;
 
-    const config = loadConfig();
+    // The sizes and format the stack runs with (its state file), not only this shell's.
+    const config = loadConfig(target.clientEnv);
     const { thumbnails } = config.buckets;
     const deadline = Date.now() + WAIT_TIMEOUT_MS;
     for (const upload of uploaded) {

@@ -1,5 +1,5 @@
 import { createS3Client, createSqsClient } from '../../shared/clients';
-import { declaredConfig, loadConfig, requireSetting } from '../../shared/config';
+import { deadLetterQueueUrl, loadConfig } from '../../shared/config';
 import { createSqsBatchHandler } from '../../shared/lambdaHandler';
 import { createObservability, METRICS, MetricUnit } from '../../shared/observability';
 import { ModelCache } from '../../shared/predict/modelCache';
@@ -32,10 +32,10 @@ export const handler = createSqsBatchHandler(
   observability,
   createS3RecordHandler({
     sqs,
-    deadLetterQueueUrl: requireSetting(config.dlqUrls.predict, 'PREDICT_DLQ_URL'),
+    deadLetterQueueUrl: deadLetterQueueUrl('predict'),
     logger,
     metrics,
-    maxReceiveCount: declaredConfig.queues.maxReceiveCount,
+    maxReceiveCount: config.queues.maxReceiveCount,
     handle: (event) => (event.kind === 'created' ? predictObject(event, dependencies) : removePrediction(event, dependencies)),
   }),
 );

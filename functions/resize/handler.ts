@@ -1,5 +1,5 @@
 import { createS3Client, createSqsClient } from '../../shared/clients';
-import { declaredConfig, loadConfig, requireSetting } from '../../shared/config';
+import { deadLetterQueueUrl, loadConfig } from '../../shared/config';
 import { createSqsBatchHandler } from '../../shared/lambdaHandler';
 import { createObservability } from '../../shared/observability';
 import { removeThumbnails, resizeObject } from '../../shared/resize/resizeObject';
@@ -16,10 +16,10 @@ export const handler = createSqsBatchHandler(
   observability,
   createS3RecordHandler({
     sqs,
-    deadLetterQueueUrl: requireSetting(config.dlqUrls.resize, 'RESIZE_DLQ_URL'),
+    deadLetterQueueUrl: deadLetterQueueUrl('resize'),
     logger,
     metrics,
-    maxReceiveCount: declaredConfig.queues.maxReceiveCount,
+    maxReceiveCount: config.queues.maxReceiveCount,
     handle: (event) => (event.kind === 'created' ? resizeObject(event, dependencies) : removeThumbnails(event, dependencies)),
   }),
 );

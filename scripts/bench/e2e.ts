@@ -83,7 +83,7 @@ async function listAll(s3: S3Client, bucket: string): Promise<Map<string, true>>
 /** Runs in the child process: pure timing, then the stack. */
 async function childRun(spec: ChildSpec): Promise<E2eRun> {
   // Required here: the stack module pulls in the servers, which the parent never needs.
-  const { startLocalStack } = require('../../local/stack') as typeof Stack;
+  const { requireHandler, startLocalStack } = require('../../local/stack') as typeof Stack;
   const { freePort } = require('../../local/servers') as typeof Servers;
   const config = loadConfig();
   const inputs = spec.files.map(({ file, label }) => ({ label, data: readFileSync(file) }));
@@ -109,7 +109,7 @@ async function childRun(spec: ChildSpec): Promise<E2eRun> {
     quiet: true,
     seed: false,
     batchWindowSeconds: spec.batchWindowSeconds,
-    loadHandler: (name) => (name === 'resize' ? require('../../functions/resize/handler').handler : acknowledgeAll),
+    loadHandler: (fn) => (fn.name === 'resize' ? requireHandler(fn) : acknowledgeAll),
     onBatch: (report) => {
       if (report.functionName === 'resize') batches.push({ records: report.messageIds.length, duration_ms: report.durationMs });
     },

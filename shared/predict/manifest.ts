@@ -33,6 +33,8 @@ export class ManifestError extends Error {
   }
 }
 
+import { checkNumber, checkOneOf } from '../validate';
+
 type Json = Record<string, unknown>;
 
 const nonEmptyString = (manifest: Json, field: string): string => {
@@ -42,24 +44,11 @@ const nonEmptyString = (manifest: Json, field: string): string => {
   return value;
 };
 
-const positiveNumber = (manifest: Json, field: string, integer: boolean, max = Number.MAX_SAFE_INTEGER): number => {
-  const value = manifest[field];
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max || (integer && !Number.isInteger(value))) {
-    throw new ManifestError(
-      field,
-      `expected a positive ${integer ? 'integer' : 'number'}${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
-};
+const positiveNumber = (manifest: Json, field: string, integer: boolean, max?: number): number =>
+  checkNumber(manifest[field], { integer, above: 0, max }, (problem) => new ManifestError(field, problem));
 
-const oneOf = <T extends string>(manifest: Json, field: string, allowed: readonly T[], fallback?: T): T => {
-  const value = manifest[field] ?? fallback;
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new ManifestError(field, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
-  }
-  return value as T;
-};
+const oneOf = <T extends string>(manifest: Json, field: string, allowed: readonly T[], fallback?: T): T =>
+  checkOneOf(manifest[field] ?? fallback, allowed, (problem) => new ManifestError(field, problem));
 
 const triple = (manifest: Json, field: string, positive: boolean): [number, number, number] => {
   const value = manifest[field];

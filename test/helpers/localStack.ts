@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { FunctionDefinition } from '../../functions/registry';
 import type { BatchReport, SqsHandler } from '../../local/poller';
 import { freePort } from '../../local/servers';
-import { type FunctionName, type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
+import { type FunctionName, type LocalStack, type LocalStackOptions, requireHandler, startLocalStack } from '../../local/stack';
 import { type StoreOps, storeOps } from './storeOps';
 
 /**
@@ -28,7 +29,7 @@ export interface TestStack extends StoreOps {
 }
 
 export interface TestStackOptions
-  extends Partial<Pick<LocalStackOptions, 'visibilityTimeoutSeconds' | 'env' | 'batchWindowSeconds' | 'seed'>> {
+  extends Partial<Pick<LocalStackOptions, 'visibilityTimeoutSeconds' | 'env' | 'batchWindowSeconds' | 'seed' | 'functions'>> {
   /** Reuse a state folder (to test persistence); by default a fresh one that stop() removes. */
   stateDir?: string;
   /** Replace a function's handler (e.g. a stub); by default the real functions/<name>/handler. */
@@ -36,10 +37,10 @@ export interface TestStackOptions
 }
 
 /** The real handler module, loaded fresh so it reads the environment this stack sets. */
-function isolatedHandler(name: FunctionName): SqsHandler {
+function isolatedHandler(fn: FunctionDefinition): SqsHandler {
   let handler: SqsHandler | undefined;
   jest.isolateModules(() => {
-    handler = name === 'resize' ? require('../../functions/resize/handler').handler : require('../../functions/predict/handler').handler;
+    handler = requireHandler(fn);
   });
   return handler!;
 }
@@ -59,7 +60,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       batchWindowSeconds: options.batchWindowSeconds,
       seed: options.seed,
       env: options.env,
-      loadHandler: (name) => options.handlers?.[name] ?? isolatedHandler(name),
+      functions: options.functions,
+      loadHandler: (fn) => options.handlers?.[fn.name] ?? isolatedHandler(fn),
       onBatch: (report) => batches.push(report),
     });
   } catch (error) {

@@ -15,6 +15,7 @@ const rules = {
   uploadsBucket: 'uploads',
   thumbnails: { sizes: [256, 1024, 512], format: 'webp' as const },
   outputs: 'all' as const,
+  families: ['thumbnails', 'prediction'] as const,
   graceSeconds: 120,
   now: NOW,
 };
@@ -68,7 +69,7 @@ describe('expectedOutputs and markers', () => {
       { family: 'thumbnails', expected: ['1024/a/b.jpg.webp', '512/a/b.jpg.webp', '256/a/b.jpg.webp'], marker: '1024/a/b.jpg.webp' },
       { family: 'prediction', expected: ['predictions/a/b.jpg.json'], marker: 'predictions/a/b.jpg.json' },
     ]);
-    expect(expectedOutputs('a/b.jpg', { ...rules, outputs: 'thumbnails' })).toHaveLength(1);
+    expect(expectedOutputs('a/b.jpg', { ...rules, families: ['thumbnails'] })).toHaveLength(1);
   });
 
   test('a HEAD only for families whose outputs are all listed', () => {
@@ -112,7 +113,7 @@ describe('reconcileAudit', () => {
     const uploads = [upload('a.jpg')];
     const outputs = outputsOf(uploads, ['predictions/a.jpg.json']);
     expect(statuses(reconcileAudit(input(uploads, outputs)))).toEqual({ 'a.jpg': 'missing' });
-    expect(reconcileAudit(input(uploads, { ...outputs, outputs: 'thumbnails' })).ok).toBe(true);
+    expect(reconcileAudit(input(uploads, { ...outputs, outputs: 'thumbnails', families: ['thumbnails'] })).ok).toBe(true);
   });
 
   test('a DLQ entry accounts for an upload, per family: the resize DLQ for thumbnails, the predict DLQ for the prediction', () => {
@@ -185,7 +186,9 @@ describe('reconcileAudit', () => {
   test("messages still in a family's queue make its incomplete uploads pending, and too many of them raise a warning", () => {
     const uploads = [upload('a.jpg'), upload('b.jpg'), upload('c.jpg')];
     const outputs = outputsOf([], []);
-    const report = reconcileAudit(input(uploads, { ...outputs, outputs: 'thumbnails', queueDepths: { thumbnails: 1, prediction: 0 } }));
+    const report = reconcileAudit(
+      input(uploads, { ...outputs, outputs: 'thumbnails', families: ['thumbnails'], queueDepths: { thumbnails: 1, prediction: 0 } }),
+    );
     expect(report.ok).toBe(true);
     expect(statuses(report)).toEqual({ 'a.jpg': 'pending', 'b.jpg': 'pending', 'c.jpg': 'pending' });
     expect(report.entries[0].families[0]).toMatchObject({
@@ -194,7 +197,9 @@ describe('reconcileAudit', () => {
     });
     expect(report.warnings).toEqual([expect.stringMatching(/3 upload\(s\) lack thumbnails but the queue holds only 1 .* at least 2/)]);
     // The predict queue's backlog does not excuse missing thumbnails.
-    const other = reconcileAudit(input(uploads, { ...outputs, outputs: 'thumbnails', queueDepths: { thumbnails: 0, prediction: 9 } }));
+    const other = reconcileAudit(
+      input(uploads, { ...outputs, outputs: 'thumbnails', families: ['thumbnails'], queueDepths: { thumbnails: 0, prediction: 9 } }),
+    );
     expect(other.summary.missing).toBe(3);
   });
 
@@ -230,7 +235,11 @@ describe('reconcileAudit', () => {
     ]);
     expect(report.summary).toEqual({ uploads: 4, complete: 1, 'dead-lettered': 1, pending: 1, missing: 1 });
 
-    const text = formatAuditReport(report, { thumbnailsBucket: 'thumbnails', dlqs: ['resize', 'predict', 'delivery'] });
+    const text = formatAuditReport(report, {
+      thumbnailsBucket: 'thumbnails',
+      dlqs: ['resize', 'predict', 'delivery'],
+      families: rules.families,
+    });
     expect(text).toMatch(/complete 1, dead-lettered 1, pending 1, missing 1/);
     expect(text).toMatch(
       /^MISSING\s+2026-11-24 11:00:00Z\s+z-missing\.jpg\s+thumbnails: none of its 3 thumbnails \(1024\/z-missing\.jpg\.webp, \.\.\.\); prediction: no predictions\/z-missing\.jpg\.json$/m,

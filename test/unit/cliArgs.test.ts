@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   normalizePrefix,
@@ -14,9 +15,10 @@ import {
   parseUploadArgs,
   UsageError,
 } from '../../cli/args';
-import { resolveTarget } from '../../cli/commands/dlq';
 import { helpText, USAGE } from '../../cli/help';
-import { resourcesFromOutputs, STACK_OUTPUTS, stackName } from '../../ops/stackOutputs';
+import { resolveTarget } from '../../cli/target';
+import { writeStackState } from '../../local/stackState';
+import { pascalCase, resourcesFromOutputs, stackName } from '../../ops/stackOutputs';
 
 describe('parseArgv', () => {
   const spec = { out: 'string', wait: 'boolean' } as const;
@@ -267,12 +269,11 @@ describe('where the operations commands look', () => {
     expect(target).toMatchObject({
       local: true,
       buckets: { uploads: 'uploads', thumbnails: 'thumbnails' },
-      queueUrls: { resize: 'http://127.0.0.1:2222/000000000000/resize', predict: 'http://127.0.0.1:2222/000000000000/predict' },
-      dlqUrls: {
-        resize: 'http://127.0.0.1:2222/000000000000/resize-dlq',
-        predict: 'http://127.0.0.1:2222/000000000000/predict-dlq',
-        delivery: 'http://127.0.0.1:2222/000000000000/delivery-dlq',
+      functions: {
+        resize: { queueUrl: 'http://127.0.0.1:2222/000000000000/resize', dlqUrl: 'http://127.0.0.1:2222/000000000000/resize-dlq' },
+        predict: { queueUrl: 'http://127.0.0.1:2222/000000000000/predict', dlqUrl: 'http://127.0.0.1:2222/000000000000/predict-dlq' },
       },
+      deliveryDlqUrl: 'http://127.0.0.1:2222/000000000000/delivery-dlq',
       scan: { waitTimeSeconds: 0 },
     });
     expect(target.clientEnv).toMatchObject({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1111', AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:2222' });
@@ -288,15 +289,45 @@ describe('where the operations commands look', () => {
     expect(target).toMatchObject({
       local: false,
       buckets: { uploads: 'from-env', thumbnails: 'flagged' },
-      dlqUrls: { resize: 'http://sqs.example:4566/000000000000/resize-dlq' },
+      functions: { resize: { dlqUrl: 'http://sqs.example:4566/000000000000/resize-dlq' } },
     });
   });
 
-  test('--aws: names come from the stack outputs serverless.yml declares', () => {
-    const template = readFileSync(path.resolve(__dirname, '../../serverless.yml'), 'utf8');
-    const outputs = template.slice(template.indexOf('\n  Outputs:'));
-    for (const name of Object.values(STACK_OUTPUTS)) expect(outputs).toMatch(new RegExp(`^    ${name}:$`, 'm'));
+  test('without S3_PORT / SQS_PORT: the ports and settings the running `npm start` wrote to its state file', async () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'pipeline-state-'));
+    try {
+      const env = { PIPELINE_STATE_DIR: stateDir };
+      expect((await resolveTarget({ aws: false }, false, env)).clientEnv).toMatchObject({ AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9324' });
+      writeStackState(stateDir, {
+        pid: 1,
+        startedAt: '2026-12-02T00:00:00.000Z',
+        s3Port: 4669,
+        sqsPort: 9424,
+        s3Endpoint: 'http://127.0.0.1:4669',
+        sqsEndpoint: 'http://127.0.0.1:9424',
+        region: 'us-east-1',
+        buckets: { uploads: 'uploads', thumbnails: 'thumbnails', models: 'models' },
+        queues: {},
+        env: { THUMBNAIL_SIZES: '128,640' },
+      });
+      const target = await resolveTarget({ aws: false }, false, env);
+      expect(target.clientEnv).toMatchObject({
+        AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4669',
+        AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9424',
+        THUMBNAIL_SIZES: '128,640',
+      });
+      expect(target.functions.resize.dlqUrl).toBe('http://127.0.0.1:9424/000000000000/resize-dlq');
+      // The caller's own settings win over the stack's.
+      const own = await resolveTarget({ aws: false }, false, { ...env, SQS_PORT: '2222', THUMBNAIL_SIZES: '64' });
+      expect(own.clientEnv).toMatchObject({ AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:2222', THUMBNAIL_SIZES: '64' });
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  test("--aws: names come from the stack's outputs, each function's named after it", () => {
     expect(stackName('image-pipeline', 'dev')).toBe('image-pipeline-dev');
+    expect(pascalCase('thumb-extra')).toBe('ThumbExtra');
     expect(
       resourcesFromOutputs([
         { OutputKey: 'ResizeDlqUrl', OutputValue: 'https://sqs/1/x' },
@@ -304,7 +335,11 @@ describe('where the operations commands look', () => {
         { OutputKey: 'UploadsBucketName' },
       ]),
     ).toEqual({
-      resizeDlqUrl: 'https://sqs/1/x',
+      uploadsBucket: undefined,
+      thumbnailsBucket: undefined,
+      modelsBucket: undefined,
+      deliveryDlqUrl: undefined,
+      functions: { resize: { queueUrl: undefined, dlqUrl: 'https://sqs/1/x' }, predict: { queueUrl: undefined, dlqUrl: undefined } },
     });
   });
 });

@@ -1,4 +1,4 @@
-import { declaredConfig, loadConfig, requireSetting, validateDeclaredConfig } from '../../shared/config';
+import { deadLetterQueueUrl, declaredConfig, loadConfig, requireSetting, validateDeclaredConfig } from '../../shared/config';
 import { ConfigError } from '../../shared/errors';
 
 const settingOf = (fn: () => unknown) => {
@@ -26,12 +26,18 @@ describe('loadConfig', () => {
       THUMBNAIL_FORMAT: 'AVIF',
       THUMBNAIL_QUALITY: '60',
       MAX_INPUT_PIXELS: '1000',
-      RESIZE_DLQ_URL: 'https://sqs.example/resize-dlq',
     });
     expect(config.buckets.uploads).toBe('svc-prod-uploads');
     expect(config.thumbnails).toEqual({ sizes: [640, 128], format: 'avif', quality: 60 });
     expect(config.limits.maxInputPixels).toBe(1000);
-    expect(config.dlqUrls.resize).toBe('https://sqs.example/resize-dlq');
+    expect(config.queues).toEqual(declaredConfig.queues);
+  });
+
+  test("each function's DLQ comes from its own variable, and a missing one names the variable", () => {
+    const env = { RESIZE_DLQ_URL: 'https://sqs.example/resize-dlq', PREDICT_DLQ_URL: 'https://sqs.example/predict-dlq' };
+    expect(deadLetterQueueUrl('resize', env)).toBe('https://sqs.example/resize-dlq');
+    expect(deadLetterQueueUrl('predict', env)).toBe('https://sqs.example/predict-dlq');
+    expect(settingOf(() => deadLetterQueueUrl('thumb-extra', env))).toBe('THUMB_EXTRA_DLQ_URL');
   });
 
   test.each([
