@@ -57,11 +57,6 @@ export interface CostReport {
 
 export const cpuStretch = (memoryMb: number): number => Math.max(1, FULL_VCPU_MB / memoryMb);
 
-/** The resize path's S3 requests per image (resizeObject): HEAD of the largest thumbnail (duplicate check), GET of the source, one PUT per size. */
-export const resizeRequests = (sizes: number) => ({ gets: 1, heads: 1, puts: sizes });
-/** The predict path's S3 requests per image (predictObject): HEAD of the prediction (duplicate check), GET of the source, PUT of the prediction JSON. */
-export const predictRequests = () => ({ gets: 1, heads: 1, puts: 1 });
-
 export function computeCost(inputs: CostInputs, prices: Prices = PRICES): CostReport {
   const { imagesPerMonth: images, arch, imagesPerInvocation } = inputs;
   if (!(images >= 0) || !(imagesPerInvocation >= 1)) throw new RangeError('imagesPerMonth must be >= 0 and imagesPerInvocation >= 1');

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type CostReport, computeCost, predictRequests, resizeRequests } from '../../ops/cost';
+import { FUNCTIONS, type FunctionDefinition, functionNamed } from '../../functions/registry';
+import { type CostReport, computeCost } from '../../ops/cost';
 import { ARCHS, type Arch, PRICES } from '../../ops/prices';
 import { declaredConfig } from '../../shared/config';
 import { parseArgv, UsageError } from '../args';
@@ -10,10 +11,11 @@ import type { Output } from '../output';
 
 /** Where `npm run bench` leaves its latest image result. */
 export const LAST_BENCH_FILE = path.resolve(__dirname, '..', '..', '.cache', 'bench', 'last.json');
-/** Without a benchmark result: the issue's first measurement of a decode-once sharp path (9-15 MP photo, three WebP sizes). */
-export const DEFAULT_RESIZE_MS = 150;
-/** DESIGN.md: the whole predict handler, warm, 12 MP JPEG, on one core of the team's machines (~85-95 ms). */
-export const DEFAULT_PREDICT_MS = 90;
+const RESIZE = functionNamed('resize');
+/** Without a benchmark result: the registry's figure for the resize function. */
+export const DEFAULT_RESIZE_MS = RESIZE.cost.defaultMsPerImage.ms;
+/** The option that gives a function's time per image: `--ms-per-image` for resize (what the benchmark measures), `--<name>-ms-per-image` for the others. */
+export const msFlag = (fn: FunctionDefinition) => (fn === RESIZE ? 'ms-per-image' : `${fn.name}-ms-per-image`);
 export const DEFAULT_IMAGES_PER_MONTH = 1_000_000;
 
 export interface CostArgs {
@@ -21,14 +23,14 @@ export interface CostArgs {
   /** Both functions' memory; default each function's memoryMb in pipeline.config.json. */
   memoryMb?: number;
   arch: Arch;
-  msPerImage?: number;
-  predictMsPerImage?: number;
+  /** Times per image given on the command line, by function name. */
+  msPerImage: Record<string, number>;
   imagesPerInvocation: number;
   freeTier: boolean;
   json: boolean;
 }
 
-export const COST_USAGE = `pipeline cost [--images-per-month N] [--memory MB] [--arch arm64|x86_64] [--ms-per-image X] [--free-tier] [--json]
+export const COST_USAGE = `pipeline cost [--images-per-month N] [--memory MB] [--arch arm64|x86_64] [--<function>-ms-per-image X] [--free-tier] [--json]
   Monthly AWS cost (${PRICES.region} list prices as of ${PRICES.asOf}, from ops/prices.ts) of the resize and
   predict paths, and the cost per million images: Lambda requests and GB-seconds, S3 requests
   (resize: GET + HEAD + ${declaredConfig.thumbnails.sizes.length} PUTs per image; predict: GET + HEAD + PUT), SQS requests, and
@@ -38,7 +40,12 @@ export const COST_USAGE = `pipeline cost [--images-per-month N] [--memory MB] [-
   --arch A                    arm64 (default, as serverless.yml) or x86_64
   --ms-per-image X            resize time per image on one full core; default: the last \`npm run bench\`
                               (.cache/bench/last.json, our mean, single-threaded), else ${DEFAULT_RESIZE_MS} ms
-  --predict-ms-per-image X    predict time per image on one full core (default ${DEFAULT_PREDICT_MS} ms, DESIGN.md's figure)
+${FUNCTIONS.filter((fn) => fn !== RESIZE)
+  .map(
+    (fn) =>
+      `  --${`${msFlag(fn)} X`.padEnd(26)}${fn.name} time per image on one full core (${fn.cost.defaultMsPerImage.source}: ${fn.cost.defaultMsPerImage.ms} ms)`,
+  )
+  .join('\n')}
   --images-per-invocation N   images per Lambda invocation (SQS batch; default 1, the costliest case)
   --free-tier                 take the monthly free tier off (Lambda, SQS, SNS; S3's is not perpetual)
   --json                      print one JSON object instead of the table
@@ -61,8 +68,7 @@ export function parseCostArgs(argv: readonly string[]): CostArgs | { help: true 
       'images-per-month': 'string',
       memory: 'string',
       arch: 'string',
-      'ms-per-image': 'string',
-      'predict-ms-per-image': 'string',
+      ...Object.fromEntries(FUNCTIONS.map((fn) => [msFlag(fn), 'string' as const])),
       'images-per-invocation': 'string',
       'free-tier': 'boolean',
       json: 'boolean',
@@ -89,10 +95,12 @@ export function parseCostArgs(argv: readonly string[]): CostArgs | { help: true 
     imagesPerMonth: positive(options['images-per-month'], 'images-per-month', true) ?? DEFAULT_IMAGES_PER_MONTH,
     ...(memoryMb !== undefined && { memoryMb }),
     arch: arch as Arch,
-    ...(options['ms-per-image'] !== undefined && { msPerImage: positive(options['ms-per-image'], 'ms-per-image', false) }),
-    ...(options['predict-ms-per-image'] !== undefined && {
-      predictMsPerImage: positive(options['predict-ms-per-image'], 'predict-ms-per-image', false),
-    }),
+    msPerImage: Object.fromEntries(
+      FUNCTIONS.flatMap((fn) => {
+        const ms = positive(options[msFlag(fn)], msFlag(fn), false);
+        return ms === undefined ? [] : [[fn.name, ms]];
+      }),
+    ),
     imagesPerInvocation: invocation,
     freeTier: options['free-tier'] === true,
     json: options.json === true,
@@ -118,7 +126,7 @@ export function resizeMsPerImage(given: number | undefined, lastBenchFile = LAST
   } catch {
     // no benchmark run yet (or an unreadable file): fall back to the default
   }
-  return { ms: DEFAULT_RESIZE_MS, source: `default (no .cache/bench/last.json; the issue's first measurement of a decode-once path)` };
+  return { ms: DEFAULT_RESIZE_MS, source: `${RESIZE.cost.defaultMsPerImage.source}; no .cache/bench/last.json` };
 }
 
 const usd = (value: number) => {
@@ -128,7 +136,7 @@ const usd = (value: number) => {
 };
 const count = (value: number) => Math.round(value).toLocaleString('en-US');
 
-export function formatCostReport(report: CostReport, sources: { resize: MsSource; predict: MsSource }): string {
+export function formatCostReport(report: CostReport, sources: Record<string, MsSource>): string {
   const { inputs, paths, fanout } = report;
   const columns = [...paths.map((p) => p.name), 'fan-out', 'total'];
   const width = 14;
@@ -137,7 +145,9 @@ export function formatCostReport(report: CostReport, sources: { resize: MsSource
   const lines = [
     `Monthly cost of ${count(inputs.imagesPerMonth)} images, ${inputs.arch}, ${inputs.imagesPerInvocation} image(s) per invocation${inputs.freeTier ? ', free tier taken off' : ''}`,
     `Prices: ${report.prices.region} list prices as of ${report.prices.asOf}, ops/prices.ts (${report.prices.source})`,
-    `Time per image: resize ${sources.resize.ms.toFixed(1)} ms, ${sources.resize.source}; predict ${sources.predict.ms.toFixed(1)} ms, ${sources.predict.source}`,
+    `Time per image: ${Object.entries(sources)
+      .map(([name, source]) => `${name} ${source.ms.toFixed(1)} ms, ${source.source}`)
+      .join('; ')}`,
     '',
     row('', columns),
     row(
@@ -204,30 +214,27 @@ export function formatCostReport(report: CostReport, sources: { resize: MsSource
   return lines.join('\n');
 }
 
+/** A function's time per image: given, else (resize) the last benchmark's, else the registry's default. */
+function msPerImageOf(fn: FunctionDefinition, args: CostArgs): MsSource {
+  const given = args.msPerImage[fn.name];
+  if (fn === RESIZE) return resizeMsPerImage(given);
+  return given !== undefined ? { ms: given, source: `given with --${msFlag(fn)}` } : fn.cost.defaultMsPerImage;
+}
+
 export async function runCost(args: CostArgs, output: Output): Promise<number> {
-  const resize = resizeMsPerImage(args.msPerImage);
-  const predict: MsSource =
-    args.predictMsPerImage !== undefined
-      ? { ms: args.predictMsPerImage, source: 'given with --predict-ms-per-image' }
-      : { ms: DEFAULT_PREDICT_MS, source: 'default (DESIGN.md: whole predict handler, warm, 12 MP JPEG)' };
-  const { functions, thumbnails } = declaredConfig;
+  const sources = Object.fromEntries(FUNCTIONS.map((fn) => [fn.name, msPerImageOf(fn, args)]));
   const report = computeCost({
     imagesPerMonth: args.imagesPerMonth,
     arch: args.arch,
     freeTier: args.freeTier,
     imagesPerInvocation: args.imagesPerInvocation,
-    paths: [
-      {
-        name: 'resize',
-        msPerImage: resize.ms,
-        memoryMb: args.memoryMb ?? functions.resize.memoryMb,
-        s3: resizeRequests(thumbnails.sizes.length),
-      },
-      { name: 'predict', msPerImage: predict.ms, memoryMb: args.memoryMb ?? functions.predict.memoryMb, s3: predictRequests() },
-    ],
+    paths: FUNCTIONS.map((fn) => ({
+      name: fn.name,
+      msPerImage: sources[fn.name].ms,
+      memoryMb: args.memoryMb ?? fn.settings.memoryMb,
+      s3: fn.cost.s3RequestsPerImage(declaredConfig.thumbnails.sizes.length),
+    })),
   });
-  output.out(
-    args.json ? JSON.stringify({ ...report, sources: { resize, predict } }, null, 2) : formatCostReport(report, { resize, predict }),
-  );
+  output.out(args.json ? JSON.stringify({ ...report, sources }, null, 2) : formatCostReport(report, sources));
   return 0;
 }

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../../cli/args';
 import { DEFAULT_IMAGES_PER_MONTH, DEFAULT_RESIZE_MS, formatCostReport, parseCostArgs, resizeMsPerImage } from '../../cli/commands/cost';
-import { type CostInputs, computeCost, cpuStretch, type PathProfile, predictRequests, resizeRequests } from '../../ops/cost';
+import { functionNamed } from '../../functions/registry';
+import { type CostInputs, computeCost, cpuStretch, type PathProfile } from '../../ops/cost';
+
+const resizeRequests = functionNamed('resize').cost.s3RequestsPerImage;
+const predictRequests = () => functionNamed('predict').cost.s3RequestsPerImage(3);
+
 import { PRICES } from '../../ops/prices';
 
 // Every expected figure below is worked out by hand from the us-east-1 table in ops/prices.ts
@@ -126,6 +131,7 @@ describe('pipeline cost arguments', () => {
     expect(parseCostArgs([])).toEqual({
       imagesPerMonth: DEFAULT_IMAGES_PER_MONTH,
       arch: 'arm64',
+      msPerImage: {},
       imagesPerInvocation: 1,
       freeTier: false,
       json: false,
@@ -153,8 +159,7 @@ describe('pipeline cost arguments', () => {
       imagesPerMonth: 2_500_000,
       memoryMb: 1769,
       arch: 'x86_64',
-      msPerImage: 87.5,
-      predictMsPerImage: 40,
+      msPerImage: { resize: 87.5, predict: 40 },
       imagesPerInvocation: 10,
       freeTier: true,
       json: true,
