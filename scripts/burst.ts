@@ -13,7 +13,7 @@ import { requireHandler, startLocalStack } from '../local/stack';
 import type { AuditReport } from '../ops/audit';
 import { listAllObjects } from '../ops/auditSources';
 import { declaredConfig } from '../shared/config';
-import { differenceHash } from '../test/helpers/perceptual';
+import { differenceHash } from './perceptual';
 
 /**
  * A burst of small uploads through the whole local pipeline (embedded S3 and SQS, fan-out, pollers,

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
+import { FUNCTIONS as REGISTRY } from '../../functions/registry';
+import { dlqUrlVariable } from '../../shared/environment';
 import { listZip, packageService, type ZipEntry } from '../../test/template/packageService';
 import { BENCH_CACHE, ROOT } from './images/corpus';
 import { median, round } from './images/stats';
@@ -20,8 +22,8 @@ import { median, round } from './images/stats';
  * any file it is built from (functions/, shared/, package*.json, serverless.yml, the config) is not used.
  */
 
-export const FUNCTIONS = ['resize', 'predict'] as const;
-export type FunctionName = (typeof FUNCTIONS)[number];
+export const FUNCTIONS: readonly string[] = REGISTRY.map((fn) => fn.name);
+export type FunctionName = string;
 export type PackageArch = 'arm64' | 'x86_64';
 /** The architecture serverless.yml deploys by default. */
 export const DEPLOY_ARCH: PackageArch = 'arm64';
@@ -102,7 +104,7 @@ function existingZips(): ZipSet[] {
     string
   >;
   if (fresh(project)) {
-    const arch = zipArch(listZip(project.resize));
+    const arch = zipArch(listZip(project[FUNCTIONS[0]]));
     if (arch) sets.push({ arch, source: '.serverless/ (an existing `serverless package`)', zips: project });
   }
   for (const arch of ['arm64', 'x86_64'] as const) {
@@ -187,8 +189,7 @@ function unzip(file: string, dir: string): void {
 /** The handlers read these when their module loads; values that never reach the network. */
 const HANDLER_ENV: NodeJS.ProcessEnv = {
   AWS_REGION: 'us-east-1',
-  RESIZE_DLQ_URL: 'http://127.0.0.1:9/000000000000/resize-dlq',
-  PREDICT_DLQ_URL: 'http://127.0.0.1:9/000000000000/predict-dlq',
+  ...Object.fromEntries(REGISTRY.map((fn) => [dlqUrlVariable(fn.name), `http://127.0.0.1:9/000000000000/${fn.name}-dlq`])),
   AWS_LAMBDA_FUNCTION_NAME: 'bench',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
   // Lambda's nodejs24.x has no such warning; on Node 20 printing it would be charged to the init.

@@ -6,7 +6,7 @@ import { declaredConfig } from '../../shared/config';
 import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
 import { type FaultProxy, startFaultProxy } from '../helpers/faultProxy';
 import { type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
-import { perceptualDistance } from '../helpers/perceptual';
+import { perceptualDistance } from '../../scripts/perceptual';
 
 /**
  * Injected faults against the real resize handler over real HTTP: S3 errors and dropped
