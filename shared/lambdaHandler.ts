@@ -31,11 +31,25 @@ export function createSqsBatchHandler(observability: Observability, handleRecord
         }
         return handleRecord(record);
       };
-      return await traced(tracer, `## ${context.functionName}`, () =>
+      const response = await traced(tracer, `## ${context.functionName}`, () =>
         processPartialResponse(event, handleInTime, processor, { context, processInParallel: false, throwOnFullBatchFailure: false }),
       );
+      reportFailuresToInvokeLocal(response, event.Records.length);
+      return response;
     } finally {
       metrics.publishStoredMetrics();
     }
   };
+}
+
+/**
+ * `serverless invoke local` prints the batch response and exits 0 even when records failed, which
+ * hides a failure from a script or a person skimming the output: there (IS_LOCAL is its marker,
+ * never set on Lambda) a partial failure also sets the exit code and says so on stderr.
+ */
+export function reportFailuresToInvokeLocal(response: SQSBatchResponse, records: number, env: NodeJS.ProcessEnv = process.env): void {
+  const failed = response.batchItemFailures.length;
+  if (env.IS_LOCAL !== 'true' || failed === 0) return;
+  process.exitCode = 1;
+  console.error(`${failed} of ${records} record(s) failed (batchItemFailures below); the logs above say why`);
 }
