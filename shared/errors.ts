@@ -1,5 +1,5 @@
 /**
- * The failure model (DESIGN.md): a permanent failure is never retried and goes straight to the DLQ
+ * The failure model: a permanent failure is never retried and goes straight to the DLQ
  * with its reason; a transient one fails only its record so the queue retries it, and the redrive
  * policy moves it to the DLQ after maxReceiveCount.
  */

@@ -34,7 +34,7 @@ const RECIPE = {
   learningRate: 0.004,
   finalLearningRate: 0.0002,
 };
-/** The bar from the prediction issue; the build fails below it rather than ship a worse model. */
+/** The accuracy bar; the build fails below it rather than ship a worse model. */
 const MIN_ACCURACY = 0.95;
 /** tfjs (NHWC, its own kernels) and onnxruntime (NCHW) sum in different orders; beyond this is a bug, not rounding. */
 const MAX_DIFFERENCE = 1e-4;

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { perceptualDistance } from '../../scripts/perceptual';
 import { lambdaContext, s3NotificationBody, sqsEvent } from '../helpers/events';
 import { CORPUS, type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
-import { perceptualDistance } from '../../scripts/perceptual';
 
 const HANDLER = path.resolve(__dirname, '../../functions/resize/handler');
 const ORIENTATIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8];

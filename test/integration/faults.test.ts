@@ -2,11 +2,11 @@ import path from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import sharp from 'sharp';
+import { perceptualDistance } from '../../scripts/perceptual';
 import { declaredConfig } from '../../shared/config';
 import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
 import { type FaultProxy, startFaultProxy } from '../helpers/faultProxy';
 import { type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
-import { perceptualDistance } from '../../scripts/perceptual';
 
 /**
  * Injected faults against the real resize handler over real HTTP: S3 errors and dropped

@@ -16,7 +16,7 @@ import {
 
 /**
  * Checks on the CloudFormation template that `serverless package --stage dev` produces offline,
- * with no AWS credentials: AWS's own validator finds no error, and the rules of DESIGN.md hold
+ * with no AWS credentials: AWS's own validator finds no error, and the security and failure rules hold
  * (dead-letter wiring, visibility timeouts, partial batch responses, encryption, TLS-only,
  * least-privilege roles, alarms).
  */

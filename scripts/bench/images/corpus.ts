@@ -14,7 +14,7 @@ import { requireTools, run, TOOLS, type Tool } from './tools';
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const BENCH_CACHE = path.join(ROOT, '.cache', 'bench');
 export const WALLPAPER_PACKAGES = ['plasma-workspace-wallpapers', 'gnome-backgrounds'] as const;
-/** The team's corpus folder beside the checkout (see DESIGN.md). */
+/** Every EXIF orientation, committed with the tests. */
 export const EXIF_ORIENTATION_DIR = path.resolve(ROOT, 'test', 'fixtures', 'corpus', 'exif-orientation');
 
 export type BenchFormat = 'jpeg' | 'png' | 'webp';
@@ -33,7 +33,7 @@ export interface BenchImage {
 }
 
 /**
- * Which wallpapers qualify: the issue's range, 2560x1600 to 5120x2880, read as a long edge from
+ * Which wallpapers qualify: photos of 2560x1600 to 5120x2880, read as a long edge from
  * 2560 to 5120 px and a short edge of at least 1600 px (the packages' WebP files are 4096x4096
  * squares, which this includes; the many small per-resolution copies are excluded).
  */
