@@ -8,11 +8,8 @@ export const CONTENT_TYPES: Record<OutputFormat, string> = {
 };
 
 /**
- * libwebp's method (0 fastest .. 6 smallest) for thumbnails. The encodes are most of the CPU once
- * the source is decoded only once: on the benchmark's photographs (12 Debian wallpapers + 6
- * EXIF-orientation photos, 256/512/1024 at q80) effort 2 took 734 ms of encoder CPU against
- * 1516 ms at sharp's default 4 (-52%), for 1.8% more bytes and 0.18 dB less PSNR (32.14 vs 32.32 dB);
- * effort 1 saves a further 25% but adds 8.6% bytes. See notes/perf.md.
+ * libwebp's method (0 fastest .. 6 smallest): 2 halves the encoder CPU of sharp's default 4 for
+ * about 2% more bytes (the effort sweep in notes/perf.md).
  */
 export const WEBP_EFFORT = 2;
 
