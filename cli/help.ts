@@ -14,27 +14,30 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
   ${FUNCTIONS.map((fn) => fn.name).join(' and ')} queues, and the real handlers invoked like Lambda does.
   Environment: S3_PORT, SQS_PORT (ports), PIPELINE_STATE_DIR (default ${local.stateDir}),
   POWERTOOLS_LOG_LEVEL (handler logs), POWERTOOLS_METRICS_DISABLED=false (print metrics).
-  Ctrl-C stops it; bucket contents stay in the state folder.`,
+  Ctrl-C stops it; bucket contents stay in the state folder.
+  Exit code: 0 stopped, 1 could not start (a port in use, a bad S3_PORT / SQS_PORT or setting),
+  130 a second Ctrl-C, 64 bad arguments.`,
   upload: `pipeline upload <files...> [--prefix P] [--bucket B] [--wait] [--aws]
   Uploads files to the uploads bucket as <prefix><file name> and prints each key.
   --prefix P   folder for the keys ("holiday" and "holiday/" both give holiday/photo.jpg)
   --bucket B   bucket (default: $UPLOADS_BUCKET, else ${local.buckets.uploads})
   --wait       wait until every thumbnail exists and print how long it took
   --aws        real AWS (default credentials and region); without it the target is
-               $AWS_ENDPOINT_URL_S3 if set, else the local stack (S3_PORT, default ${local.s3Port})`,
+               $AWS_ENDPOINT_URL_S3 if set, else the local stack (S3_PORT, default ${local.s3Port})
+  Exit code: 0 uploaded (with --wait: and every thumbnail written), 1 failed, 64 bad arguments.`,
   replay: `pipeline replay <event.json> [--function ${functionChoices}]
   Invokes a handler in this process with a saved event, against the running local stack
   (start it first with \`npm start\`), and prints the batch response as JSON.
   The file holds an SQS event (see events/) or a bare S3 notification, which is wrapped in one.
   --function   which handler (default: from the records' eventSourceARN, else resize)
-  Exit code: 0 when no record failed, 1 when some did (or the replay could not run).`,
+  Exit code: 0 when no record failed, 1 when some did (or the replay could not run), 64 bad arguments.`,
   resize: `pipeline resize <file> --out <dir> [--sizes ${thumbnails.sizes.join(',')}] [--format ${thumbnails.format}] [--quality ${thumbnails.quality}]
   Runs the pipeline's image code on a local file, without S3, and writes
   <dir>/<size>/<file name>.<format>. Prints one JSON object:
     {"ok":true,"source":{...},"outputs":[{"size","width","height","path","bytes"}]}
   or, for a rejected image, {"ok":false,"error":{"class":"permanent","reason","message"}}.
   --format     one of ${OUTPUT_FORMATS.join(', ')}
-  Exit code: 0 written, 2 image rejected, 1 any other error.`,
+  Exit code: 0 written, 2 image rejected, 1 any other error, 64 bad arguments.`,
   predict: `pipeline predict <file> [--model <dir or s3://bucket/prefix/>]
   Runs the predict function's validation, preprocessing and inference on a local file, without
   a queue, and prints one JSON object:
@@ -42,14 +45,16 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
   or, for a rejected image, {"ok":false,"error":{"class":"permanent","reason","message"}}.
   --model   a folder with model.onnx and manifest.json, or an s3:// URI read from the local stack
             (or $AWS_ENDPOINT_URL_S3); default: the committed demo model models/shapes/1
-  Exit code: 0 predicted, 2 image rejected, 1 any other error.`,
+  Exit code: 0 predicted, 2 image rejected, 1 any other error (a missing file, a bad model or
+  manifest), 64 bad arguments.`,
   model: `pipeline model upload <dir> [--name N] [--version V] [--bucket B] [--aws]
   Validates the folder's manifest.json and puts model.onnx and manifest.json at
   s3://<bucket>/<name>/<version>/ (default bucket: $MODELS_BUCKET, else ${local.buckets.models}), on the
   local stack or wherever $AWS_ENDPOINT_URL_S3 points (--aws: real AWS, with --bucket set to the
   stack output ModelsBucketName). --name / --version override the manifest's
   (and are written into the uploaded manifest). Prints the model's URI; point MODEL_URI (or, on
-  AWS, the /<service>/<stage>/model-uri SSM parameter) at it to make it active.`,
+  AWS, the /<service>/<stage>/model-uri SSM parameter) at it to make it active.
+  Exit code: 0 uploaded, 1 failed (a missing file, a bad manifest, the bucket unreachable), 64 bad arguments.`,
   dlq: `pipeline dlq list|redrive [--queue Q] [--json] [--reason CODE] [--dry-run] [--aws]
   pipeline dlq list [--queue ${functionChoices}|delivery] [--json]
   pipeline dlq redrive [--queue ${functionChoices}] [--reason CODE] [--dry-run]
@@ -70,7 +75,7 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
                    stack ${declaredConfig.service}-<stage>); without it the local stack (SQS_PORT, default
                    ${local.sqsPort}), or $AWS_ENDPOINT_URL_SQS (and _S3) when set
   --stage S        with --aws: the stage (default dev)
-  Exit code: 0 done, 1 failed.`,
+  Exit code: 0 done, 1 failed, 64 bad arguments.`,
   audit: `pipeline audit [--json] [--outputs thumbnails|all] [--grace-seconds N] [--aws]
   Reconciles every upload against its outputs and the DLQs: an upload is complete (every
   thumbnail size, and with --outputs all its prediction, written from the upload's current
@@ -81,10 +86,18 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
   --grace-seconds N    uploads younger than this count as pending (default ${DEFAULT_GRACE_SECONDS})
   --uploads-bucket B, --thumbnails-bucket B   other bucket names
   --aws, --stage S     as for pipeline dlq (buckets and queues from the stack's outputs)
-  Exit code: 0 nothing missing, 1 something missing, 2 the audit could not run.`,
+  Exit code: 0 nothing missing, 1 something missing, 2 the audit could not run, 64 bad arguments.`,
   bench: BENCH_USAGE,
   cost: COST_USAGE,
 };
+
+/** The exit codes every command shares; each command's usage says what 1 (and 2) mean for it. */
+export const EXIT_CODES_HELP = `Exit codes (the same for every command):
+  0   success
+  1   a failure found (audit: an upload missing; replay: a record failed) or the operation failed
+  2   resize, predict: the image is rejected; audit: the audit could not run
+  64  a usage error (an unknown option, a missing argument): the line says what, then the usage
+Errors are one line, "pipeline <command>: <what>: <why>"; DEBUG=1 also prints the stack trace.`;
 
 export function helpText(topic?: string): string {
   if (topic && topic in USAGE) return USAGE[topic as keyof typeof USAGE];
@@ -94,5 +107,7 @@ export function helpText(topic?: string): string {
     ...Object.values(USAGE).map((usage) => usage.split('\n')[0]),
     '',
     'pipeline help <command> (or <command> --help) shows the details of one command.',
+    '',
+    EXIT_CODES_HELP,
   ].join('\n');
 }

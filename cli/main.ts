@@ -20,13 +20,20 @@ import { runReplay } from './commands/replay';
 import { runResize } from './commands/resize';
 import { runStart } from './commands/start';
 import { runUpload } from './commands/upload';
+import { EXIT, reportFailure } from './errors';
 import { helpText, USAGE } from './help';
 import { type Output, processOutput } from './output';
 
-/** `pipeline <command>`: returns the exit code. */
+/**
+ * `pipeline <command>`: returns the exit code (see EXIT in errors.ts). Never throws: a usage
+ * mistake prints its line and the command's usage (64); anything a command did not handle itself
+ * prints `pipeline <command>: <message>` (1), and with DEBUG=1 its stack trace.
+ */
 export async function main(argv: readonly string[], output: Output = processOutput): Promise<number> {
+  let label: string | undefined;
   try {
     const { command, args, topic } = parseCommand(argv);
+    label = commandLabel(command, args);
     switch (command) {
       case 'help':
         output.out(helpText(topic));
@@ -75,12 +82,24 @@ export async function main(argv: readonly string[], output: Output = processOutp
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      output.err(`pipeline: ${error.message}\n`);
+      output.err(`${error.command ? `pipeline ${error.command}` : 'pipeline'}: ${error.message}\n`);
       output.err(error.command ? `usage: ${USAGE[error.command as keyof typeof USAGE]}` : helpText());
-      return 64; // EX_USAGE
+      return EXIT.usage;
     }
-    throw error;
+    try {
+      reportFailure(output, label, error);
+    } catch {
+      // Nowhere left to report to (stderr closed): the exit code still says it failed.
+    }
+    return EXIT.failed;
   }
+}
+
+/** `dlq list`, `model upload`: the command and its action, as the one-line messages name them. */
+function commandLabel(command: string, args: readonly string[]): string {
+  const action = args[0];
+  const actions: Record<string, string[]> = { dlq: ['list', 'redrive'], model: ['upload'] };
+  return `${command}${action && actions[command]?.includes(action) ? ` ${action}` : ''}`;
 }
 
 function help(output: Output, command: keyof typeof USAGE): number {

@@ -6,6 +6,7 @@ import { runAudit } from '../../ops/auditSources';
 import { s3ClientOptions, sqsClientOptions } from '../../shared/clients';
 import { loadConfig } from '../../shared/config';
 import type { AuditArgs } from '../args';
+import { debugStack, describeWithTarget, EXIT } from '../errors';
 import type { Output } from '../output';
 import { describeFailure, type OperationsTarget, resolveTarget } from '../target';
 
@@ -51,10 +52,12 @@ export async function runAuditCommand(args: AuditArgs, output: Output): Promise<
     const dlqs = [...families.map((family) => family.functionName), 'delivery'];
     const where = { thumbnailsBucket: buckets.thumbnails, dlqs, families: families.map((family) => family.family) };
     output.out(args.json ? JSON.stringify(report, null, 2) : formatAuditReport(report, where));
-    return report.ok ? 0 : 1;
+    return report.ok ? EXIT.ok : EXIT.failed;
   } catch (error) {
-    output.err(`pipeline audit: ${target ? describeFailure(error, target) : (error as Error).message}`);
-    return 2;
+    // Whatever stops the audit (an unreachable stack, a bad setting) is exit code 2: the audit could not run.
+    output.err(`pipeline audit: ${describeWithTarget(error, target && describeFailure(error, target))}`);
+    debugStack(output, error);
+    return EXIT.couldNotRun;
   } finally {
     s3?.destroy();
     sqs?.destroy();

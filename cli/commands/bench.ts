@@ -7,6 +7,7 @@ import type * as ImageRun from '../../scripts/bench/images/run';
 import type * as Tools from '../../scripts/bench/images/tools';
 import type { Threading } from '../../scripts/bench/images/worker';
 import { parseArgv, UsageError } from '../args';
+import { EXIT, reportFailure } from '../errors';
 import type { Output } from '../output';
 
 /**
@@ -57,7 +58,7 @@ pipeline bench --cold-start [--runs N] [--repackage] [--json]
   --runs N       cold-start processes per figure (default 9)
   --repackage    cold-start: package again even when zips exist
   Timings depend on the machine and its load; nothing here is asserted by the test suite.
-  Exit code: 0 done, 1 could not run (a missing program is named with its install command).`;
+  Exit code: 0 done, 1 could not run (a missing program is named with its install command), 64 bad arguments.`;
 
 function positiveInteger(value: string | boolean | undefined, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
@@ -147,9 +148,11 @@ export async function runBench(args: BenchArgs, output: Output): Promise<number>
     writeFileSync(LAST_RESULT_FILES[args.mode], `${JSON.stringify(result, null, 2)}\n`);
     output.out(args.json ? JSON.stringify(result) : text);
     if (!args.json) output.err(`Saved in ${path.relative(process.cwd(), LAST_RESULT_FILES[args.mode]) || LAST_RESULT_FILES[args.mode]}`);
-    return 0;
+    return EXIT.ok;
   } catch (error) {
-    output.err(error instanceof MissingToolsError ? error.message : `pipeline bench: ${(error as Error).stack ?? error}`);
-    return 1;
+    // The missing programs keep their list (one line each, with the install command).
+    if (error instanceof MissingToolsError) output.err(error.message);
+    else reportFailure(output, 'bench', error, `the ${args.mode === 'images' ? 'image' : args.mode} benchmark failed`);
+    return EXIT.failed;
   }
 }

@@ -50,7 +50,7 @@ ${FUNCTIONS.filter((fn) => fn !== RESIZE)
   --free-tier                 take the monthly free tier off (Lambda, SQS, SNS; S3's is not perpetual)
   --json                      print one JSON object instead of the table
   Below 1,769 MB a function gets that fraction of a vCPU, so the billed time is the measured time
-  x 1769 / memory. Exit code: 0 printed, 64 bad arguments.`;
+  x 1769 / memory. Exit code: 0 printed, 1 failed, 64 bad arguments.`;
 
 function positive(value: string | boolean | undefined, name: string, integer: boolean): number | undefined {
   if (value === undefined) return undefined;

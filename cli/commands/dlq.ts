@@ -5,6 +5,7 @@ import { peekQueue } from '../../ops/scanQueue';
 import { sqsClientOptions } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
 import { DLQ_NAMES, type DlqListArgs, type DlqName, type DlqRedriveArgs, REDRIVE_NAMES } from '../args';
+import { debugStack, describeWithTarget, EXIT, reportFailure } from '../errors';
 import type { Output } from '../output';
 import { describeFailure, type OperationsTarget, resolveTarget } from '../target';
 
@@ -29,12 +30,12 @@ function chosenDlqs(
   });
 }
 
-/** `pipeline dlq list`. */
+/** `pipeline dlq list`. Exit codes: 0 listed, 1 failed. */
 export async function runDlqList(args: DlqListArgs, output: Output): Promise<number> {
-  const target = await resolveTarget(args, args.aws && !args.queueUrl).catch((error: Error) => {
-    output.err(`pipeline dlq list: ${error.message}`);
+  const target = await resolveTarget(args, args.aws && !args.queueUrl).catch((error: unknown) => {
+    reportFailure(output, 'dlq list', error);
   });
-  if (!target) return 1;
+  if (!target) return EXIT.failed;
   const sqs = new SQSClient({ ...sqsClientOptions(target.clientEnv), maxAttempts: 2 });
   try {
     const rows: DlqRow[] = [];
@@ -52,10 +53,11 @@ export async function runDlqList(args: DlqListArgs, output: Output): Promise<num
       }
     }
     output.out(args.json ? JSON.stringify(rows, null, 2) : formatDlqRows(rows));
-    return 0;
+    return EXIT.ok;
   } catch (error) {
-    output.err(`pipeline dlq list: ${describeFailure(error, target)}`);
-    return 1;
+    output.err(`pipeline dlq list: ${describeWithTarget(error, describeFailure(error, target))}`);
+    debugStack(output, error);
+    return EXIT.failed;
   } finally {
     sqs.destroy();
   }
@@ -78,12 +80,12 @@ function describeResult(result: RedriveResult, from: string, to: string): string
   return `moved ${result.moved} message(s) from ${from} to ${to} (${how})${extra}`;
 }
 
-/** `pipeline dlq redrive`. */
+/** `pipeline dlq redrive`. Exit codes: 0 moved (or, with --dry-run, listed), 1 failed. */
 export async function runDlqRedrive(args: DlqRedriveArgs, output: Output): Promise<number> {
-  const target = await resolveTarget(args, args.aws && !args.queueUrl).catch((error: Error) => {
-    output.err(`pipeline dlq redrive: ${error.message}`);
+  const target = await resolveTarget(args, args.aws && !args.queueUrl).catch((error: unknown) => {
+    reportFailure(output, 'dlq redrive', error);
   });
-  if (!target) return 1;
+  if (!target) return EXIT.failed;
   const sqs = new SQSClient({ ...sqsClientOptions(target.clientEnv), maxAttempts: 2 });
   let total = 0;
   try {
@@ -111,10 +113,13 @@ export async function runDlqRedrive(args: DlqRedriveArgs, output: Output): Promi
       }
     }
     if (!args.dryRun) output.out(`moved ${total} message(s) in all`);
-    return 0;
+    return EXIT.ok;
   } catch (error) {
-    output.err(`pipeline dlq redrive: ${describeFailure(error, target)}${total > 0 ? ` (${total} message(s) had moved before this)` : ''}`);
-    return 1;
+    output.err(
+      `pipeline dlq redrive: ${describeWithTarget(error, describeFailure(error, target))}${total > 0 ? ` (${total} message(s) had moved before this)` : ''}`,
+    );
+    debugStack(output, error);
+    return EXIT.failed;
   } finally {
     sqs.destroy();
   }

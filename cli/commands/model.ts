@@ -1,35 +1,59 @@
+import path from 'node:path';
 import { createS3Client } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
-import { parseManifest } from '../../shared/predict/manifest';
-import { readModelDirectory, uploadModelFiles } from '../../shared/predict/modelStore';
+import { type ModelManifest, parseManifest } from '../../shared/predict/manifest';
+import { MANIFEST_FILE, type ModelFiles, readModelDirectory, uploadModelFiles } from '../../shared/predict/modelStore';
 import type { ModelUploadArgs } from '../args';
+import { connectionFailure, EXIT, LOCAL_STACK_HINT, reportFailure } from '../errors';
 import type { Output } from '../output';
 import { localClientEnv } from '../target';
+
+const COMMAND = 'model upload';
 
 /**
  * `pipeline model upload`: validates a model folder's manifest and puts it at
  * `s3://<models bucket>/<name>/<version>/`. `--name` / `--version` override (and are written into)
  * the manifest. The local stack by default, or wherever AWS_ENDPOINT_URL_S3 points; real AWS with --aws.
+ * Exit codes: 0 uploaded, 1 failed (a missing file, a bad manifest, the bucket unreachable).
  */
 export async function runModelUpload(args: ModelUploadArgs, output: Output): Promise<number> {
-  const files = await readModelDirectory(args.dir);
-  const manifest = {
-    ...parseManifest(files.manifestText),
-    ...(args.name && { name: args.name }),
-    ...(args.version && { version: args.version }),
-  };
+  let files: ModelFiles;
+  try {
+    files = await readModelDirectory(args.dir);
+  } catch (error) {
+    reportFailure(output, COMMAND, error, `cannot read the model folder ${args.dir}`);
+    return EXIT.failed;
+  }
+  let manifest: ModelManifest;
+  try {
+    manifest = {
+      ...parseManifest(files.manifestText),
+      ...(args.name && { name: args.name }),
+      ...(args.version && { version: args.version }),
+    };
+  } catch (error) {
+    reportFailure(output, COMMAND, error, path.join(args.dir, MANIFEST_FILE));
+    return EXIT.failed;
+  }
   const bucket = args.bucket ?? process.env.MODELS_BUCKET ?? declaredConfig.local.buckets.models;
-  const s3 = createS3Client(args.aws ? process.env : localClientEnv().clientEnv);
+  const local = !args.aws && !process.env.AWS_ENDPOINT_URL_S3;
+  const env = args.aws ? process.env : localClientEnv().clientEnv;
+  const s3 = createS3Client(env);
   const location = { bucket, prefix: `${manifest.name}/${manifest.version}/` };
+  const uri = `s3://${location.bucket}/${location.prefix}`;
   try {
     await uploadModelFiles(s3, location, { model: files.model, manifestText: `${JSON.stringify(manifest, null, 2)}\n` });
+  } catch (error) {
+    const where = `could not upload to ${uri}${args.aws ? '' : ` at ${env.AWS_ENDPOINT_URL_S3}`}`;
+    if (local && connectionFailure(error)) output.err(`pipeline ${COMMAND}: ${where}: ${LOCAL_STACK_HINT}`);
+    else reportFailure(output, COMMAND, error, where);
+    return EXIT.failed;
   } finally {
     s3.destroy();
   }
-  const uri = `s3://${location.bucket}/${location.prefix}`;
   output.out(JSON.stringify({ ok: true, uri, name: manifest.name, version: manifest.version, bytes: files.model.length }));
   output.err(
     `Model uploaded. To make it active: MODEL_URI=${uri} (locally), or on AWS: aws ssm put-parameter --overwrite --name /<service>/<stage>/model-uri --value ${uri}`,
   );
-  return 0;
+  return EXIT.ok;
 }

@@ -4,10 +4,18 @@ import { createS3Client } from '../../shared/clients';
 import { loadConfig } from '../../shared/config';
 import { PermanentError } from '../../shared/errors';
 import { createClassifier } from '../../shared/predict/classifier';
-import { parseManifest } from '../../shared/predict/manifest';
-import { fetchModelFiles, type ModelFiles, parseS3Uri, readModelDirectory } from '../../shared/predict/modelStore';
+import { type ModelManifest, parseManifest } from '../../shared/predict/manifest';
+import {
+  fetchModelFiles,
+  MANIFEST_FILE,
+  MODEL_FILE,
+  type ModelFiles,
+  parseS3Uri,
+  readModelDirectory,
+} from '../../shared/predict/modelStore';
 import { classifyImage } from '../../shared/predict/predictObject';
 import type { PredictArgs } from '../args';
+import { EXIT, reportFailure } from '../errors';
 import { type Output, rejectionResult } from '../output';
 import { localClientEnv } from '../target';
 import { EXIT_REJECTED } from './resize';
@@ -25,20 +33,45 @@ async function loadModelFiles(model: string): Promise<ModelFiles> {
   }
 }
 
-/** `pipeline predict`: the predict function's validation, preprocessing and inference on a local file, no queue. */
+/** A file of the model, for messages: `models/shapes/1/manifest.json`, `s3://models/shapes/1/manifest.json`. */
+const modelFile = (location: string, file: string) =>
+  location.startsWith('s3://') ? `${location.replace(/\/?$/, '/')}${file}` : path.join(location, file);
+
+/**
+ * `pipeline predict`: the predict function's validation, preprocessing and inference on a local file, no queue.
+ * Exit codes: 0 predicted, 2 image rejected, 1 any other failure (a missing file, a bad model or manifest).
+ */
 export async function runPredict(args: PredictArgs, output: Output): Promise<number> {
   const config = loadConfig();
   const modelLocation = args.model ?? DEMO_MODEL_DIR;
   let input: Buffer;
   let files: ModelFiles;
+  let manifest: ModelManifest;
   try {
     input = await readFile(args.file);
+  } catch (error) {
+    reportFailure(output, 'predict', error, `cannot read ${args.file}`);
+    return EXIT.failed;
+  }
+  try {
     files = await loadModelFiles(modelLocation);
   } catch (error) {
-    output.err(`pipeline predict: ${(error as Error).message}`);
-    return 1;
+    reportFailure(output, 'predict', error, `cannot read the model ${modelLocation}`);
+    return EXIT.failed;
   }
-  const classifier = await createClassifier(files.model, parseManifest(files.manifestText), config.prediction.threads);
+  try {
+    manifest = parseManifest(files.manifestText);
+  } catch (error) {
+    reportFailure(output, 'predict', error, modelFile(modelLocation, MANIFEST_FILE));
+    return EXIT.failed;
+  }
+  let classifier: Awaited<ReturnType<typeof createClassifier>>;
+  try {
+    classifier = await createClassifier(files.model, manifest, config.prediction.threads);
+  } catch (error) {
+    reportFailure(output, 'predict', error, `cannot load the model ${modelFile(modelLocation, MODEL_FILE)}`);
+    return EXIT.failed;
+  }
   try {
     const classified = await classifyImage(input, classifier, config);
     const { name, version } = classifier.manifest;
@@ -51,7 +84,7 @@ export async function runPredict(args: PredictArgs, output: Output): Promise<num
         timings: classified.timings,
       }),
     );
-    return 0;
+    return EXIT.ok;
   } catch (error) {
     if (error instanceof PermanentError) {
       output.out(JSON.stringify(rejectionResult({ path: args.file, bytes: input.length }, error)));

@@ -10,6 +10,7 @@ import { applyEnv, requireHandler } from '../../local/stack';
 import { s3ClientOptions, sqsClientOptions } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
 import type { FunctionName, ReplayArgs } from '../args';
+import { EXIT, errorReason } from '../errors';
 import { type Output, withStdoutOnStderr } from '../output';
 import { localClientEnv } from '../target';
 
@@ -91,7 +92,10 @@ export async function assertStackRunning(endpoints: { s3Endpoint: string; sqsEnd
   }
 }
 
-/** `pipeline replay`: the real handler, in this process, against the running local stack. */
+/**
+ * `pipeline replay`: the real handler, in this process, against the running local stack.
+ * Exit codes: 0 no record failed, 1 some did, or the replay could not run.
+ */
 export async function runReplay(args: ReplayArgs, output: Output): Promise<number> {
   let event: SQSEvent;
   let fn: FunctionDefinition;
@@ -100,13 +104,13 @@ export async function runReplay(args: ReplayArgs, output: Output): Promise<numbe
     try {
       text = await readFile(args.eventFile, 'utf8');
     } catch (error) {
-      throw new ReplayError(`cannot read ${args.eventFile}: ${(error as Error).message}`);
+      throw new ReplayError(`cannot read ${args.eventFile}: ${errorReason(error)}`);
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw new ReplayError(`${args.eventFile} is not JSON: ${(error as Error).message}`);
+      throw new ReplayError(`${args.eventFile} is not JSON: ${errorReason(error)}`);
     }
     event = toSqsEvent(parsed, args.functionName ?? FUNCTIONS[0].name);
     fn = functionNamed(functionFor(event, args.functionName));
@@ -119,7 +123,7 @@ export async function runReplay(args: ReplayArgs, output: Output): Promise<numbe
   } catch (error) {
     if (error instanceof ReplayError) {
       output.err(`pipeline replay: ${error.message}`);
-      return 1;
+      return EXIT.failed;
     }
     throw error;
   }
@@ -132,5 +136,5 @@ export async function runReplay(args: ReplayArgs, output: Output): Promise<numbe
     return ((await handler(event, context)) ?? { batchItemFailures: [] }) as SQSBatchResponse;
   });
   output.out(JSON.stringify(response));
-  return (response.batchItemFailures ?? []).length === 0 ? 0 : 1;
+  return (response.batchItemFailures ?? []).length === 0 ? EXIT.ok : EXIT.failed;
 }

@@ -4,13 +4,16 @@ import { loadConfig } from '../../shared/config';
 import { PermanentError } from '../../shared/errors';
 import { renderThumbnails } from '../../shared/image/thumbnails';
 import type { ResizeArgs } from '../args';
+import { EXIT, reportFailure } from '../errors';
 import { type Output, rejectionResult } from '../output';
 
-export const EXIT_REJECTED = 2;
+/** The image is one the pipeline rejects (a permanent failure): resize and predict print why as JSON. */
+export const EXIT_REJECTED = EXIT.rejected;
 
 /**
  * `pipeline resize`: the exact image code the resize function runs, on a local file. The defaults
  * (sizes, format, quality, limits) are the pipeline's configuration, so the result is what an upload would produce.
+ * Exit codes: 0 written, 2 image rejected, 1 any other failure.
  */
 export async function runResize(args: ResizeArgs, output: Output): Promise<number> {
   const config = loadConfig();
@@ -23,8 +26,8 @@ export async function runResize(args: ResizeArgs, output: Output): Promise<numbe
   try {
     input = await readFile(args.file);
   } catch (error) {
-    output.err(`pipeline resize: cannot read ${args.file}: ${(error as Error).message}`);
-    return 1;
+    reportFailure(output, 'resize', error, `cannot read ${args.file}`);
+    return EXIT.failed;
   }
   try {
     const rendered = await renderThumbnails(input, thumbnails, config.limits);
@@ -59,13 +62,13 @@ export async function runResize(args: ResizeArgs, output: Output): Promise<numbe
         outputs,
       }),
     );
-    return 0;
+    return EXIT.ok;
   } catch (error) {
     if (error instanceof PermanentError) {
       output.out(JSON.stringify(rejectionResult({ path: args.file, bytes: input.length }, error)));
       return EXIT_REJECTED;
     }
-    output.err(`pipeline resize: ${args.file} could not be processed: ${(error as Error).stack ?? error}`);
-    return 1;
+    reportFailure(output, 'resize', error, `${args.file} could not be processed`);
+    return EXIT.failed;
   }
 }

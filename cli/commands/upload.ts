@@ -5,6 +5,7 @@ import { s3ClientOptions } from '../../shared/clients';
 import { declaredConfig, loadConfig } from '../../shared/config';
 import { isOutputOf, thumbnailKeys } from '../../shared/outputs';
 import type { UploadArgs } from '../args';
+import { connectionFailure, EXIT, LOCAL_STACK_HINT, reportFailure } from '../errors';
 import type { Output } from '../output';
 import { localClientEnv } from '../target';
 
@@ -33,12 +34,15 @@ async function thumbnailsExist(s3: S3Client, bucket: string, keys: string[], eTa
   return true;
 }
 
-/** `pipeline upload`: puts files into the uploads bucket, which starts the pipeline for each. */
+/**
+ * `pipeline upload`: puts files into the uploads bucket, which starts the pipeline for each.
+ * Exit codes: 0 uploaded (with --wait: and every thumbnail written), 1 failed.
+ */
 export async function runUpload(args: UploadArgs, output: Output): Promise<number> {
   const target = uploadTarget(args);
   if (!target.bucket) {
     output.err('pipeline upload: with --aws, name the bucket with --bucket or UPLOADS_BUCKET');
-    return 1;
+    return EXIT.failed;
   }
   if (args.aws) {
     // The SDK reads endpoint overrides from the environment by itself; --aws means the real service.
@@ -53,8 +57,8 @@ export async function runUpload(args: UploadArgs, output: Output): Promise<numbe
       try {
         body = await readFile(file);
       } catch (error) {
-        output.err(`pipeline upload: cannot read ${file}: ${(error as Error).message}`);
-        return 1;
+        reportFailure(output, 'upload', error, `cannot read ${file}`);
+        return EXIT.failed;
       }
       const key = `${args.prefix}${path.basename(file)}`;
       const started = Date.now();
@@ -62,15 +66,14 @@ export async function runUpload(args: UploadArgs, output: Output): Promise<numbe
         const response = await s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body }));
         uploaded.push({ key, eTag: (response.ETag ?? '').replace(/"/g, ''), started });
       } catch (error) {
-        const message = (error as Error).message;
-        const refused = /ECONNREFUSED/.test(`${message} ${(error as { code?: string }).code}`);
-        const hint = refused && target.local ? ' (is the local stack running? `npm start`)' : '';
-        output.err(`pipeline upload: could not upload ${file} to s3://${target.bucket}/${key} at ${target.endpoint}: ${message}${hint}`);
-        return 1;
+        const where = `could not upload ${file} to s3://${target.bucket}/${key} at ${target.endpoint}`;
+        if (connectionFailure(error) && target.local) output.err(`pipeline upload: ${where}: ${LOCAL_STACK_HINT}`);
+        else reportFailure(output, 'upload', error, where);
+        return EXIT.failed;
       }
       output.out(`s3://${target.bucket}/${key}`);
     }
-    if (!args.wait) return 0;
+    if (!args.wait) return EXIT.ok;
 
     // The sizes and format the stack runs with (its state file), not only this shell's.
     const config = loadConfig(target.clientEnv);
@@ -83,7 +86,7 @@ export async function runUpload(args: UploadArgs, output: Output): Promise<numbe
           output.err(
             `pipeline upload: no thumbnails for ${upload.key} after ${WAIT_TIMEOUT_MS / 1000} s; if it is not an image it is in the resize DLQ`,
           );
-          return 1;
+          return EXIT.failed;
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -91,7 +94,7 @@ export async function runUpload(args: UploadArgs, output: Output): Promise<numbe
         `thumbnails for ${upload.key} ready ${Date.now() - upload.started} ms after the upload started: ${keys.map((key) => `s3://${thumbnails}/${key}`).join(' ')}`,
       );
     }
-    return 0;
+    return EXIT.ok;
   } finally {
     s3.destroy();
   }

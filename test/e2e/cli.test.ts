@@ -235,3 +235,28 @@ test('start runs the stack in the foreground and stops cleanly on SIGINT', async
   expect(stdout).toContain('Stopped.');
   expect(existsSync(path.join(stateDir, 's3', 'uploads'))).toBe(true);
 });
+
+test('start with S3_PORT on a port something listens on: exit code 1, one line naming the port and S3_PORT, no stack', async () => {
+  // Imported here, so this test adds nothing to the file's header.
+  const { createServer } = await import('node:net');
+  const squatter = createServer().listen(0, '127.0.0.1');
+  await once(squatter, 'listening');
+  const { port } = squatter.address() as import('node:net').AddressInfo;
+  try {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'pipeline-cli-busy-'));
+    try {
+      // finish() kills the child if it hangs, and resolves when it has exited.
+      const run = await pipeline(['start'], { S3_PORT: String(port), SQS_PORT: String(await freePort()), PIPELINE_STATE_DIR: stateDir });
+      expect(run.code).toBe(1);
+      const lines = run.stderr.split('\n').filter((line) => line.trim() !== '');
+      expect(lines).toEqual([
+        `pipeline start: port ${port} is in use: is another \`npm start\` running? set S3_PORT=... to use another port`,
+      ]);
+      expect(`${run.stdout}\n${run.stderr}`).not.toMatch(/^\s+at /m);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  } finally {
+    await new Promise((resolve) => squatter.close(resolve));
+  }
+});
