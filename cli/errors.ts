@@ -138,15 +138,6 @@ export function describeError(error: unknown): string {
   return reason;
 }
 
-/**
- * A failure against the stack: `explained` (cli/target.ts's describeFailure: an unreachable
- * stack, a missing queue) where it says more than the error's bare message, else describeError.
- */
-export function describeWithTarget(error: unknown, explained: string | undefined): string {
-  const bare = (error as Error | undefined)?.message || String(error);
-  return explained && explained !== bare ? explained : describeError(error);
-}
-
 /** The stack trace (with its causes), for DEBUG=1. */
 export function stackOf(error: unknown): string {
   const lines: string[] = [];

@@ -5,6 +5,7 @@ import type { ScanOptions } from '../ops/scanQueue';
 import { describeStackResources, type StackResources, stackName } from '../ops/stackOutputs';
 import { declaredConfig } from '../shared/config';
 import { ENV } from '../shared/environment';
+import { describeError } from './errors';
 
 type Env = Record<string, string | undefined>;
 
@@ -100,5 +101,5 @@ export function describeFailure(error: unknown, target: Pick<OperationsTarget, '
   if (/ECONNREFUSED/.test(text))
     return `cannot reach ${target.description}${target.local ? ' (is the local stack running? `npm start`)' : ''}`;
   if (/QueueDoesNotExist|NonExistentQueue/.test(text)) return `${(error as Error).message} (queue not found at ${target.description})`;
-  return (error as Error).message || String(error);
+  return describeError(error);
 }

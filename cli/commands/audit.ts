@@ -6,7 +6,7 @@ import { runAudit } from '../../ops/auditSources';
 import { s3ClientOptions, sqsClientOptions } from '../../shared/clients';
 import { loadConfig } from '../../shared/config';
 import type { AuditArgs } from '../args';
-import { debugStack, describeWithTarget, EXIT } from '../errors';
+import { debugStack, describeError, EXIT } from '../errors';
 import type { Output } from '../output';
 import { describeFailure, type OperationsTarget, resolveTarget } from '../target';
 
@@ -55,7 +55,7 @@ export async function runAuditCommand(args: AuditArgs, output: Output): Promise<
     return report.ok ? EXIT.ok : EXIT.failed;
   } catch (error) {
     // Whatever stops the audit (an unreachable stack, a bad setting) is exit code 2: the audit could not run.
-    output.err(`pipeline audit: ${describeWithTarget(error, target && describeFailure(error, target))}`);
+    output.err(`pipeline audit: ${target ? describeFailure(error, target) : describeError(error)}`);
     debugStack(output, error);
     return EXIT.couldNotRun;
   } finally {

@@ -5,7 +5,7 @@ import { peekQueue } from '../../ops/scanQueue';
 import { sqsClientOptions } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
 import { DLQ_NAMES, type DlqListArgs, type DlqName, type DlqRedriveArgs, REDRIVE_NAMES } from '../args';
-import { debugStack, describeWithTarget, EXIT, reportFailure } from '../errors';
+import { debugStack, EXIT, reportFailure } from '../errors';
 import type { Output } from '../output';
 import { describeFailure, type OperationsTarget, resolveTarget } from '../target';
 
@@ -55,7 +55,7 @@ export async function runDlqList(args: DlqListArgs, output: Output): Promise<num
     output.out(args.json ? JSON.stringify(rows, null, 2) : formatDlqRows(rows));
     return EXIT.ok;
   } catch (error) {
-    output.err(`pipeline dlq list: ${describeWithTarget(error, describeFailure(error, target))}`);
+    output.err(`pipeline dlq list: ${describeFailure(error, target)}`);
     debugStack(output, error);
     return EXIT.failed;
   } finally {
@@ -115,9 +115,7 @@ export async function runDlqRedrive(args: DlqRedriveArgs, output: Output): Promi
     if (!args.dryRun) output.out(`moved ${total} message(s) in all`);
     return EXIT.ok;
   } catch (error) {
-    output.err(
-      `pipeline dlq redrive: ${describeWithTarget(error, describeFailure(error, target))}${total > 0 ? ` (${total} message(s) had moved before this)` : ''}`,
-    );
+    output.err(`pipeline dlq redrive: ${describeFailure(error, target)}${total > 0 ? ` (${total} message(s) had moved before this)` : ''}`);
     debugStack(output, error);
     return EXIT.failed;
   } finally {
