@@ -1,4 +1,4 @@
-// serverless.yml `functions: ${file(./infra/functions.js)}`: one entry per registry function (infra/functions.ts).
+// serverless.yml `functions: ${file(./infra/functions.js)}`: one entry per registry function (infra/lambdaFunctions.ts).
 const { load } = require('./load');
 
 module.exports = async (resolvers) => {

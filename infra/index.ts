@@ -1,5 +1,6 @@
 /** What the shims of serverless.yml (infra/*.js) use. */
-export { buildFunctions, esbuildExternal } from './functions';
+
+export { buildResources } from './functionResources';
+export { buildFunctions, esbuildExternal } from './lambdaFunctions';
 export { localEndpoints } from './localState';
-export { buildResources } from './resources';
 export { config, localPorts, stackContext } from './stack';

@@ -1,5 +1,5 @@
 // serverless.yml `resources: - ${file(./infra/resources.js)}`: every function's subscription, queue,
-// DLQ, queue policies, role, alarms and outputs (infra/resources.ts).
+// DLQ, queue policies, role, alarms and outputs (infra/functionResources.ts).
 const { load } = require('./load');
 
 module.exports = async (resolvers) => {

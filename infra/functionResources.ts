@@ -1,7 +1,7 @@
 import type { BucketRole, FunctionDefinition, Permission } from '../functions/registry';
 import { type CfnFragment, type CfnResource, type CfnValue, getAtt, ref, sub } from './cfn';
 import type { InfraConfig, StackContext } from './context';
-import { assertUniqueIds } from './functions';
+import { assertUniqueIds } from './lambdaFunctions';
 import { bucketId, dlqName, functionIds, queueName, SHARED, unknownTrigger } from './naming';
 
 /**
