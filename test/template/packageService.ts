@@ -41,7 +41,8 @@ export interface PackageResult {
 export function offlineEnv(tmpDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('AWS_')) env[key] = value;
+    // Nor the developer's own choice of registry or local state folder: a test sets those itself.
+    if (!key.startsWith('AWS_') && key !== 'PIPELINE_FUNCTIONS_REGISTRY' && key !== 'PIPELINE_STATE_DIR') env[key] = value;
   }
   return {
     ...env,
@@ -119,8 +120,13 @@ async function withPackageLock<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-/** `serverless package --stage <stage>` into a fresh temporary folder, with its own esbuild work folder. */
-export async function packageService(options: { stage?: string; arch?: 'arm64' | 'x86_64' } = {}): Promise<PackageResult> {
+/**
+ * `serverless package --stage <stage>` into a fresh temporary folder, with its own esbuild work
+ * folder; `env` adds variables (e.g. PIPELINE_FUNCTIONS_REGISTRY, the registry the template is generated from).
+ */
+export async function packageService(
+  options: { stage?: string; arch?: 'arm64' | 'x86_64'; env?: Record<string, string> } = {},
+): Promise<PackageResult> {
   const stage = options.stage ?? 'dev';
   const dir = mkdtempSync(path.join(os.tmpdir(), `sls-package-${stage}-`));
   // Under .esbuild/ (git-ignored); unique so that it never collides with a developer's own build folder.
@@ -131,7 +137,7 @@ export async function packageService(options: { stage?: string; arch?: 'arm64' |
   await withPackageLock(async () => {
     started = Date.now();
     try {
-      await runServerless(args, offlineEnv(dir, { PIPELINE_ESBUILD_WORK_FOLDER: workFolder }));
+      await runServerless(args, offlineEnv(dir, { ...options.env, PIPELINE_ESBUILD_WORK_FOLDER: workFolder }));
     } catch (error) {
       rmSync(dir, { recursive: true, force: true });
       throw error;

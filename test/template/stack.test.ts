@@ -1,8 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
+import { FUNCTIONS as REGISTRY } from '../../functions/registry';
+import { STACK_OUTPUTS } from '../../ops/stackOutputs';
 import config from '../../pipeline.config.json';
+import { dlqUrlVariable } from '../../shared/environment';
 import {
   type CfnResource,
   type CfnTemplate,
@@ -21,7 +24,28 @@ import {
  * least-privilege roles, alarms).
  */
 
-const FUNCTIONS = { resize: 'ResizeLambdaFunction', predict: 'PredictLambdaFunction' } as const;
+/**
+ * Every function of functions/registry.ts, by name. The logical IDs are spelled out here rather than
+ * taken from infra/, so that a change in the generator's naming fails these tests.
+ */
+const pascal = (name: string) =>
+  name
+    .split('-')
+    .map((word) => word[0].toUpperCase() + word.slice(1))
+    .join('');
+const idsOf = (name: string) => ({
+  lambda: `${name.replace(/-/g, 'Dash').replace(/^./, (c) => c.toUpperCase())}LambdaFunction`,
+  queue: `${pascal(name)}Queue`,
+  dlq: `${pascal(name)}Dlq`,
+});
+const FUNCTIONS: Record<string, string> = Object.fromEntries(REGISTRY.map((fn) => [fn.name, idsOf(fn.name).lambda]));
+const definition = (name: string) => {
+  const fn = REGISTRY.find((f) => f.name === name);
+  if (!fn) throw new Error(`no function ${name} in the registry`);
+  return fn;
+};
+const QUEUES = REGISTRY.map((fn) => idsOf(fn.name).queue);
+const DLQS = REGISTRY.map((fn) => idsOf(fn.name).dlq);
 
 let packaged: PackageResult;
 let template: CfnTemplate;
@@ -154,9 +178,17 @@ describe('serverless package --stage dev (offline, no AWS credentials)', () => {
 // ---------------------------------------------------------------- functions
 
 describe('functions', () => {
+  test('the registry still holds resize and predict, under the logical IDs they have always had', () => {
+    expect(FUNCTIONS).toMatchObject({ resize: 'ResizeLambdaFunction', predict: 'PredictLambdaFunction' });
+    for (const id of ['ResizeQueue', 'ResizeDlq', 'ResizeRole', 'PredictQueue', 'PredictDlq', 'PredictRole']) {
+      expect({ id, type: resources[id]?.Type }).toEqual({ id, type: expect.stringMatching(/^AWS::/) });
+    }
+  });
+
   test.each(Object.entries(FUNCTIONS))('%s: nodejs24.x on arm64, traced, sized from pipeline.config.json', (name, id) => {
     const fn = props(id);
-    const declared = config.functions[name as keyof typeof FUNCTIONS];
+    const declared = config.functions[name as keyof typeof config.functions];
+    expect(definition(name).settings).toEqual(declared);
     expect(fn.Runtime).toBe('nodejs24.x');
     expect(fn.Architectures).toEqual(['arm64']);
     expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
@@ -164,6 +196,9 @@ describe('functions', () => {
     expect(fn.Timeout).toBe(declared.timeoutSeconds);
     expect(fn.ReservedConcurrentExecutions).toBe(declared.reservedConcurrency);
     expect(fn.Handler).toBe(`functions/${name}/handler.handler`);
+    expect(fn.Handler).toBe(definition(name).handler);
+    expect(fn.Description).toBe(definition(name).description);
+    expect(target(fn.Role)).toBe(`${pascal(name)}Role`);
   });
 
   test.each(Object.entries(FUNCTIONS))('%s: environment names its resources, never a local endpoint', (name, id) => {
@@ -174,11 +209,17 @@ describe('functions', () => {
     expect(target(env.THUMBNAILS_BUCKET)).toBe('ThumbnailsBucket');
     expect(target(env.MODELS_BUCKET)).toBe('ModelsBucket');
     const dlqVariable = `${name.toUpperCase()}_DLQ_URL`;
-    expect(target(env[dlqVariable])).toBe(name === 'resize' ? 'ResizeDlq' : 'PredictDlq');
+    expect(dlqUrlVariable(name)).toBe(dlqVariable);
+    expect(target(env[dlqVariable])).toBe(idsOf(name).dlq);
     expect(env.POWERTOOLS_SERVICE_NAME).toBe(name);
     expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe(config.service);
     expect(typeof env.LOG_LEVEL).toBe('string');
     expect(env.POWERTOOLS_TRACE_ENABLED).not.toBe('false');
+    expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
+    // The extra variables the registry asks for, and no other function's DLQ.
+    for (const extra of definition(name).environment) expect({ extra, set: env[extra] !== undefined }).toEqual({ extra, set: true });
+    const dlqVariables = Object.keys(env).filter((key) => key.endsWith('_DLQ_URL'));
+    expect(dlqVariables).toEqual([dlqVariable]);
   });
 
   test('no function environment in the whole template points at a local endpoint', () => {
@@ -189,18 +230,20 @@ describe('functions', () => {
 
   test('every SQS event source mapping reports partial batch failures and follows the config', () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(2);
+    expect(mappings).toHaveLength(REGISTRY.length);
+    expect(REGISTRY.length).toBeGreaterThanOrEqual(2);
     for (const [id, mapping] of mappings) {
       const p = mapping.Properties ?? {};
       expect({ id, types: p.FunctionResponseTypes }).toEqual({ id, types: ['ReportBatchItemFailures'] });
       const fnId = target(p.FunctionName);
-      const name = (Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]).find((n) => FUNCTIONS[n] === fnId);
+      const name = Object.keys(FUNCTIONS).find((n) => FUNCTIONS[n] === fnId);
       if (!name) throw new Error(`${id} targets an unknown function ${String(fnId)}`);
-      expect(p.BatchSize).toBe(config.functions[name].batchSize);
-      expect(p.MaximumBatchingWindowInSeconds).toBe(config.functions[name].batchWindowSeconds);
-      expect(target(p.EventSourceArn)).toBe(name === 'resize' ? 'ResizeQueue' : 'PredictQueue');
+      const settings = definition(name).settings;
+      expect(p.BatchSize).toBe(settings.batchSize);
+      expect(p.MaximumBatchingWindowInSeconds).toBe(settings.batchWindowSeconds);
+      expect(target(p.EventSourceArn)).toBe(idsOf(name).queue);
       // Polling never outruns the reserved concurrency (throttled batches would burn receive counts).
-      expect(Number(obj(p.ScalingConfig).MaximumConcurrency)).toBeLessThanOrEqual(config.functions[name].reservedConcurrency);
+      expect(Number(obj(p.ScalingConfig).MaximumConcurrency)).toBeLessThanOrEqual(settings.reservedConcurrency);
     }
   });
 });
@@ -208,25 +251,26 @@ describe('functions', () => {
 // ---------------------------------------------------------------- queues
 
 describe('queues', () => {
-  test.each([
-    ['ResizeQueue', 'ResizeDlq', 'resize'],
-    ['PredictQueue', 'PredictDlq', 'predict'],
-  ] as const)('%s: redrives to %s after >= 5 receives; visibility >= 6 x its function timeout', (queueId, dlqId, name) => {
-    const queue = props(queueId);
-    const redrive = obj(queue.RedrivePolicy);
-    expect(target(redrive.deadLetterTargetArn)).toBe(dlqId);
-    expect(Number(redrive.maxReceiveCount)).toBeGreaterThanOrEqual(5);
-    expect(Number(redrive.maxReceiveCount)).toBe(config.queues.maxReceiveCount);
-    const fnTimeout = Number(props(FUNCTIONS[name]).Timeout);
-    expect(Number(queue.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * fnTimeout);
-    expect(queue.VisibilityTimeout).toBe(config.queues.visibilityTimeoutSeconds);
-    expect(queue.SqsManagedSseEnabled).toBe(true);
-    expect(props(dlqId).MessageRetentionPeriod).toBe(config.queues.dlqRetentionSeconds);
-  });
+  test.each(REGISTRY.map((fn) => [idsOf(fn.name).queue, idsOf(fn.name).dlq, fn.name] as const))(
+    '%s: redrives to %s after >= 5 receives; visibility >= 6 x its function timeout',
+    (queueId, dlqId, name) => {
+      const queue = props(queueId);
+      const redrive = obj(queue.RedrivePolicy);
+      expect(target(redrive.deadLetterTargetArn)).toBe(dlqId);
+      expect(Number(redrive.maxReceiveCount)).toBeGreaterThanOrEqual(5);
+      expect(Number(redrive.maxReceiveCount)).toBe(config.queues.maxReceiveCount);
+      const fnTimeout = Number(props(FUNCTIONS[name]).Timeout);
+      expect(Number(queue.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * fnTimeout);
+      expect(queue.VisibilityTimeout).toBe(config.queues.visibilityTimeoutSeconds);
+      expect(queue.SqsManagedSseEnabled).toBe(true);
+      expect(props(dlqId).MessageRetentionPeriod).toBe(config.queues.dlqRetentionSeconds);
+    },
+  );
 
   test('every queue is encrypted and every queue used as a DLQ has a DLQ-depth alarm', () => {
     const queues = ofType('AWS::SQS::Queue').map(([id]) => id);
-    expect(queues.sort()).toEqual(['DeliveryDlq', 'PredictDlq', 'PredictQueue', 'ResizeDlq', 'ResizeQueue']);
+    expect(queues.sort()).toEqual(['DeliveryDlq', ...QUEUES, ...DLQS].sort());
+    expect(queues).toEqual(expect.arrayContaining(['DeliveryDlq', 'PredictDlq', 'PredictQueue', 'ResizeDlq', 'ResizeQueue']));
     for (const id of queues) expect({ id, sse: props(id).SqsManagedSseEnabled }).toEqual({ id, sse: true });
 
     const deadLetterTargets = new Set<string>();
@@ -234,7 +278,7 @@ describe('queues', () => {
       const t = target(obj(r.Properties?.RedrivePolicy).deadLetterTargetArn);
       if (t) deadLetterTargets.add(t);
     }
-    expect([...deadLetterTargets].sort()).toEqual(['DeliveryDlq', 'PredictDlq', 'ResizeDlq']);
+    expect([...deadLetterTargets].sort()).toEqual(['DeliveryDlq', ...DLQS].sort());
 
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
     for (const dlq of deadLetterTargets) {
@@ -253,7 +297,7 @@ describe('queues', () => {
 
   test('each main queue alarms on the age of its oldest message', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
-    for (const queue of ['ResizeQueue', 'PredictQueue']) {
+    for (const queue of QUEUES) {
       const alarm = alarms.find(
         (a) =>
           a.MetricName === 'ApproximateAgeOfOldestMessage' && asArray(a.Dimensions as Json[]).some((d) => target(obj(d).Value) === queue),
@@ -319,7 +363,7 @@ describe('SNS fan-out', () => {
 
   test('every subscription delivers raw messages to a queue, with its own delivery DLQ', () => {
     const subscriptions = ofType('AWS::SNS::Subscription');
-    expect(subscriptions.map(([, s]) => target(s.Properties?.Endpoint)).sort()).toEqual(['PredictQueue', 'ResizeQueue']);
+    expect(subscriptions.map(([, s]) => target(s.Properties?.Endpoint)).sort()).toEqual([...QUEUES].sort());
     for (const [id, s] of subscriptions) {
       const p = s.Properties ?? {};
       expect({ id, protocol: p.Protocol, raw: p.RawMessageDelivery }).toEqual({ id, protocol: 'sqs', raw: true });
@@ -327,11 +371,11 @@ describe('SNS fan-out', () => {
     }
   });
 
-  test('queue policies let the topic send to both queues and to the delivery DLQ, and nothing else', () => {
+  test('queue policies let the topic send to every function queue and to the delivery DLQ, and nothing else', () => {
     const sendFromTopic = allStatements().filter(
       (s) => s.ownerType === 'AWS::SQS::QueuePolicy' && s.Effect === 'Allow' && s.actions.includes('sqs:SendMessage'),
     );
-    expect(sendFromTopic.map((s) => target(s.resources[0])).sort()).toEqual(['DeliveryDlq', 'PredictQueue', 'ResizeQueue']);
+    expect(sendFromTopic.map((s) => target(s.resources[0])).sort()).toEqual(['DeliveryDlq', ...QUEUES].sort());
     for (const s of sendFromTopic) {
       expect(s.raw.Principal).toEqual({ Service: 'sns.amazonaws.com' });
       expect(target(obj(obj(s.raw.Condition).ArnEquals)['aws:SourceArn'])).toBe('UploadsTopic');
@@ -425,6 +469,85 @@ describe('IAM', () => {
     }
   });
 
+  test.each(REGISTRY.map((fn) => [fn.name]))(
+    '%s: its role reaches only its own log group, queue and DLQ, and the grants the registry lists',
+    (name) => {
+      const statements = roleStatements(functionRole(FUNCTIONS[name]));
+      const fn = definition(name);
+      const ids = idsOf(name);
+      const bucketSids = fn.permissions.filter((p) => 'bucket' in p).map((p) => p.sid);
+      const otherSids = fn.permissions.filter((p) => !('bucket' in p)).map((p) => p.sid);
+      expect(statements.map((s) => s.raw.Sid)).toEqual([
+        'Logs',
+        'Tracing',
+        `Consume${ids.queue}`,
+        'DeadLetterPermanentFailures',
+        ...bucketSids,
+        ...(bucketSids.length > 0 ? ['MissingKeysAre404'] : []),
+        ...otherSids,
+      ]);
+      expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+      const sqs = statements.filter((s) => s.actions.some((a) => a.startsWith('sqs:')));
+      expect(sqs.map((s) => [s.actions, s.resources.map(target)])).toEqual([
+        [['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], [ids.queue]],
+        [['sqs:SendMessage'], [ids.dlq]],
+      ]);
+      const logs = statements.filter((s) => s.actions.some((a) => a.startsWith('logs:')));
+      expect(logs.flatMap((s) => s.resources.map((r) => String(obj(r)['Fn::Sub'])))).toEqual([
+        `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${config.service}-dev-${name}:*`,
+      ]);
+      // Object grants: exactly the registry's, each on its bucket (and prefix).
+      for (const permission of fn.permissions) {
+        if (!('bucket' in permission)) continue;
+        const statement = statements.find((s) => s.raw.Sid === permission.sid);
+        const bucket = `${pascal(permission.bucket)}Bucket`;
+        expect({ sid: permission.sid, actions: statement?.actions, resources: statement?.resources }).toEqual({
+          sid: permission.sid,
+          actions:
+            permission.access === 'read' ? ['s3:GetObject', 's3:GetObjectVersion'] : ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+          resources: [{ 'Fn::Sub': `\${${bucket}.Arn}/${permission.prefix ?? ''}*` }],
+        });
+      }
+      // Nothing of any other function.
+      const text = JSON.stringify(statements.map((s) => s.raw));
+      for (const other of REGISTRY.filter((f) => f.name !== name)) {
+        expect(text).not.toContain(`${pascal(other.name)}Queue`);
+        expect(text).not.toContain(`${pascal(other.name)}Dlq`);
+        expect(text).not.toContain(`-dev-${other.name}:`);
+      }
+    },
+  );
+
+  test('resize and predict keep their exact statements, with s3:ListBucket on the buckets in order of first mention', () => {
+    const sids = (fn: string) => roleStatements(functionRole(fn)).map((s) => s.raw.Sid);
+    const listBucket = (fn: string) =>
+      roleStatements(functionRole(fn))
+        .filter((s) => s.actions.includes('s3:ListBucket'))
+        .flatMap((s) => s.resources.map(target));
+    expect(sids(FUNCTIONS.resize)).toEqual([
+      'Logs',
+      'Tracing',
+      'ConsumeResizeQueue',
+      'DeadLetterPermanentFailures',
+      'ReadUploads',
+      'WriteThumbnails',
+      'MissingKeysAre404',
+    ]);
+    expect(listBucket(FUNCTIONS.resize)).toEqual(['UploadsBucket', 'ThumbnailsBucket']);
+    expect(sids(FUNCTIONS.predict)).toEqual([
+      'Logs',
+      'Tracing',
+      'ConsumePredictQueue',
+      'DeadLetterPermanentFailures',
+      'ReadUploads',
+      'ReadModels',
+      'WritePredictions',
+      'MissingKeysAre404',
+      'ReadOwnParameters',
+    ]);
+    expect(listBucket(FUNCTIONS.predict)).toEqual(['UploadsBucket', 'ModelsBucket', 'ThumbnailsBucket']);
+  });
+
   test('resize reads uploads, writes thumbnails, uses its own queue and DLQ, and cannot touch models', () => {
     const statements = roleStatements(functionRole(FUNCTIONS.resize)).filter((s) => s.Effect === 'Allow');
     const text = JSON.stringify(statements.map((s) => s.raw));
@@ -495,7 +618,17 @@ test('outputs name the buckets, the queues and the DLQs', () => {
     PredictDlqUrl: 'PredictDlq',
     DeliveryDlqUrl: 'DeliveryDlq',
     ModelUriParameterName: 'ModelUriParameter',
+    AlarmTopicArn: 'AlarmTopic',
+    UploadsTopicArn: 'UploadsTopic',
+    ...Object.fromEntries(
+      REGISTRY.flatMap((fn) => [
+        [`${pascal(fn.name)}QueueUrl`, idsOf(fn.name).queue],
+        [`${pascal(fn.name)}DlqUrl`, idsOf(fn.name).dlq],
+      ]),
+    ),
   };
+  // The names the operations commands read with --aws.
+  for (const output of Object.values(STACK_OUTPUTS)) expect(Object.keys(expected)).toContain(output);
   for (const [output, resource] of Object.entries(expected)) {
     expect({ output, value: target(outputs[output]?.Value) }).toEqual({ output, value: resource });
   }
@@ -510,16 +643,25 @@ describe('local stage', () => {
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  test('resolves to literal local names and endpoints, with no CloudFormation reference to look up', async () => {
-    const stdout = await runServerless(['print', '--stage', 'local', '--format', 'json'], offlineEnv(tmp));
-    const printed = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
-      provider: { environment: Record<string, string> };
-      functions: Record<string, { environment: Record<string, Json> }>;
-    };
+  interface Printed {
+    provider: { environment: Record<string, string> };
+    functions: Record<string, { environment: Record<string, Json> }>;
+  }
+
+  /** `serverless print --stage local` with the local stack's state folder set (so a running `npm start` here changes nothing). */
+  async function printLocal(stateDir: string): Promise<Printed> {
+    const stdout = await runServerless(
+      ['print', '--stage', 'local', '--format', 'json'],
+      offlineEnv(tmp, { PIPELINE_STATE_DIR: stateDir }),
+    );
+    return JSON.parse(stdout.slice(stdout.indexOf('{'))) as Printed;
+  }
+
+  function expectLocalLiterals(printed: Printed, ports: { s3Port: number; sqsPort: number }) {
     const local = config.local;
     expect(printed.provider.environment).toEqual({
-      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${local.s3Port}`,
-      AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${local.sqsPort}`,
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${ports.s3Port}`,
+      AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${ports.sqsPort}`,
       POWERTOOLS_TRACE_ENABLED: 'false',
     });
     const resize = printed.functions.resize.environment;
@@ -527,13 +669,42 @@ describe('local stage', () => {
       UPLOADS_BUCKET: local.buckets.uploads,
       THUMBNAILS_BUCKET: local.buckets.thumbnails,
       MODELS_BUCKET: local.buckets.models,
-      RESIZE_DLQ_URL: `http://127.0.0.1:${local.sqsPort}/${local.accountId}/${local.queues.resizeDlq}`,
+      RESIZE_DLQ_URL: `http://127.0.0.1:${ports.sqsPort}/${local.accountId}/${local.queues.resizeDlq}`,
     });
     expect(printed.functions.predict.environment.PREDICT_DLQ_URL).toBe(
-      `http://127.0.0.1:${local.sqsPort}/${local.accountId}/${local.queues.predictDlq}`,
+      `http://127.0.0.1:${ports.sqsPort}/${local.accountId}/${local.queues.predictDlq}`,
     );
+    expect(Object.keys(printed.functions).sort()).toEqual(REGISTRY.map((fn) => fn.name).sort());
+    for (const fn of REGISTRY) {
+      const env = printed.functions[fn.name].environment;
+      expect(env).toMatchObject({
+        UPLOADS_BUCKET: local.buckets.uploads,
+        [dlqUrlVariable(fn.name)]: `http://127.0.0.1:${ports.sqsPort}/${local.accountId}/${fn.name}-dlq`,
+        POWERTOOLS_SERVICE_NAME: fn.name,
+        LOG_LEVEL: 'DEBUG',
+      });
+    }
+    expect(printed.functions.predict.environment.MODEL_URI_PARAMETER).toBe('');
     for (const fn of Object.values(printed.functions)) {
       for (const value of Object.values(fn.environment)) expect(typeof value).toBe('string');
     }
+  }
+
+  test('resolves to literal local names and endpoints, with no CloudFormation reference to look up', async () => {
+    // No state file: pipeline.config.json's ports.
+    expectLocalLiterals(await printLocal(path.join(tmp, 'no-stack-running')), config.local);
+  }, 120_000);
+
+  test('takes the ports of a running local stack from its state file, and ignores one it cannot read', async () => {
+    const running = path.join(tmp, 'running');
+    mkdirSync(running);
+    const ports = { s3Port: config.local.s3Port + 100, sqsPort: config.local.sqsPort + 100 };
+    writeFileSync(path.join(running, 'state.json'), JSON.stringify({ ...ports, buckets: {}, queues: {}, env: {} }));
+    const broken = path.join(tmp, 'broken');
+    mkdirSync(broken);
+    writeFileSync(path.join(broken, 'state.json'), '{"s3Port": 46');
+    const [fromState, fromBroken] = await Promise.all([printLocal(running), printLocal(broken)]);
+    expectLocalLiterals(fromState, ports);
+    expectLocalLiterals(fromBroken, config.local);
   }, 120_000);
 });

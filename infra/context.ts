@@ -1,0 +1,31 @@
+import type { BucketRole } from '../functions/registry';
+import type { LocalPorts } from './localState';
+
+/** What the generators need besides the registry: the parts of pipeline.config.json they use and the resolved stage settings. */
+
+export interface InfraConfig {
+  queues: { maxReceiveCount: number; visibilityTimeoutSeconds: number; dlqRetentionSeconds: number };
+  alarms: { oldestMessageAgeSeconds: number };
+  local: { accountId: string; buckets: Record<BucketRole, string> };
+}
+
+export interface StackContext {
+  service: string;
+  stage: string;
+  /** `${param:logLevel}`. */
+  logLevel: string;
+  /** `${param:modelUriParameter}`: the SSM parameter naming predict's model ('' locally). */
+  modelUriParameter: string;
+  /** POWERTOOLS_TRACE_ENABLED of the stage (`${param:stageEnvironment}`). */
+  traceEnabled: string;
+  /** Where the local stack listens; used by the `local` stage only. */
+  localPorts: LocalPorts;
+}
+
+/**
+ * The stage that runs against the embedded S3/SQS of `npm start`: literal names and URLs only,
+ * since `serverless invoke local` would ask CloudFormation for any `Ref`.
+ */
+export const LOCAL_STAGE = 'local';
+
+export const isLocal = (context: StackContext) => context.stage === LOCAL_STAGE;

@@ -1,0 +1,107 @@
+import type { BucketRole, FunctionDefinition } from '../functions/registry';
+import { dlqUrlVariable, ENV } from '../shared/environment';
+import { type CfnValue, getAtt, ref } from './cfn';
+import { type InfraConfig, isLocal, type StackContext } from './context';
+import { localQueueUrl } from './localState';
+import { bucketId, dlqName, functionIds, unknownTrigger } from './naming';
+
+/** serverless.yml's `functions:`, one entry per registry function. */
+
+export interface ServerlessFunction {
+  handler: string;
+  description: string;
+  role: string;
+  memorySize: number;
+  timeout: number;
+  reservedConcurrency: number;
+  environment: Record<string, CfnValue>;
+  events: { sqs: Record<string, CfnValue> }[];
+}
+
+type ExtraVariable = FunctionDefinition['environment'][number];
+
+/** Values of the variables a function may ask for beyond the common ones. */
+const EXTRA: Record<ExtraVariable, (context: StackContext) => string> = {
+  [ENV.modelUriParameter]: (context) => context.modelUriParameter,
+  [ENV.traceEnabled]: (context) => context.traceEnabled,
+};
+
+export function functionEnvironment(fn: FunctionDefinition, config: InfraConfig, context: StackContext): Record<string, CfnValue> {
+  const local = isLocal(context);
+  const bucket = (role: BucketRole): CfnValue => (local ? config.local.buckets[role] : ref(bucketId(role)));
+  const environment: Record<string, CfnValue> = {
+    [ENV.uploadsBucket]: bucket('uploads'),
+    [ENV.thumbnailsBucket]: bucket('thumbnails'),
+    [ENV.modelsBucket]: bucket('models'),
+    [ENV.metricsNamespace]: context.service,
+    [ENV.logLevel]: context.logLevel,
+    NODE_OPTIONS: '--enable-source-maps',
+    [dlqUrlVariable(fn.name)]: local
+      ? localQueueUrl(context.localPorts, config.local.accountId, dlqName(fn.name))
+      : ref(functionIds(fn.name).dlq),
+    [ENV.serviceName]: fn.name,
+  };
+  for (const name of fn.environment) environment[name] = EXTRA[name](context);
+  return environment;
+}
+
+function events(fn: FunctionDefinition): ServerlessFunction['events'] {
+  switch (fn.trigger.type) {
+    case 'uploads-queue':
+      return [
+        {
+          sqs: {
+            arn: getAtt(functionIds(fn.name).queue, 'Arn'),
+            batchSize: fn.settings.batchSize,
+            maximumBatchingWindow: fn.settings.batchWindowSeconds,
+            // Never poll faster than the reserved concurrency allows: throttled batches would
+            // otherwise burn receive counts and end in the DLQ.
+            maximumConcurrency: fn.settings.reservedConcurrency,
+            functionResponseType: 'ReportBatchItemFailures',
+          },
+        },
+      ];
+    default:
+      return unknownTrigger(fn.name, fn.trigger.type);
+  }
+}
+
+export function buildFunctions(
+  fns: readonly FunctionDefinition[],
+  config: InfraConfig,
+  context: StackContext,
+): Record<string, ServerlessFunction> {
+  assertUniqueIds(fns);
+  return Object.fromEntries(
+    fns.map((fn) => [
+      fn.name,
+      {
+        handler: fn.handler,
+        description: fn.description,
+        role: functionIds(fn.name).role,
+        memorySize: fn.settings.memoryMb,
+        timeout: fn.settings.timeoutSeconds,
+        reservedConcurrency: fn.settings.reservedConcurrency,
+        environment: functionEnvironment(fn, config, context),
+        events: events(fn),
+      },
+    ]),
+  );
+}
+
+/** Two functions with the same logical IDs (a repeated name, or `a-1` and `a1`, both `A1`) would silently share resources. */
+export function assertUniqueIds(fns: readonly FunctionDefinition[]): void {
+  const seen = new Map<string, string>();
+  for (const fn of fns) {
+    for (const id of [functionIds(fn.name).queue, functionIds(fn.name).lambda]) {
+      const other = seen.get(id);
+      if (other !== undefined) throw new Error(`functions ${other} and ${fn.name} would both use the logical ID ${id}`);
+      seen.set(id, fn.name);
+    }
+  }
+}
+
+/** custom.esbuild.external: sharp for every function, plus each function's native modules. */
+export function esbuildExternal(fns: readonly FunctionDefinition[]): string[] {
+  return [...new Set(['sharp', ...fns.flatMap((fn) => fn.nativeModules)])];
+}

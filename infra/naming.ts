@@ -1,0 +1,81 @@
+import type { BucketRole } from '../functions/registry';
+
+/**
+ * Logical IDs and names of everything generated for one function. They must never change for an
+ * existing function: CloudFormation replaces (and so empties) a queue whose logical ID changes.
+ */
+
+const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/** `resize` -> `Resize`, `thumb-extra` -> `ThumbExtra`. */
+export function pascalCase(name: string): string {
+  if (!NAME.test(name)) throw new Error(`function name ${JSON.stringify(name)} must be lowercase words joined by dashes`);
+  return name
+    .split('-')
+    .map((word) => word[0].toUpperCase() + word.slice(1))
+    .join('');
+}
+
+/**
+ * The framework's own logical ID of a function (lib/plugins/aws/lib/naming.js:
+ * getNormalizedFunctionName): dashes become `Dash`, so `thumb-extra` is `ThumbDashextraLambdaFunction`.
+ */
+export const lambdaLogicalId = (name: string) =>
+  `${name
+    .replace(/-/g, 'Dash')
+    .replace(/_/g, 'Underscore')
+    .replace(/^./, (c) => c.toUpperCase())}LambdaFunction`;
+
+export interface FunctionIds {
+  lambda: string;
+  role: string;
+  queue: string;
+  dlq: string;
+  subscription: string;
+  queuePolicy: string;
+  dlqPolicy: string;
+  dlqNotEmptyAlarm: string;
+  queueAgeAlarm: string;
+  errorsAlarm: string;
+  throttlesAlarm: string;
+  queueUrlOutput: string;
+  dlqUrlOutput: string;
+}
+
+export function functionIds(name: string): FunctionIds {
+  const p = pascalCase(name);
+  return {
+    lambda: lambdaLogicalId(name),
+    role: `${p}Role`,
+    queue: `${p}Queue`,
+    dlq: `${p}Dlq`,
+    subscription: `${p}Subscription`,
+    queuePolicy: `${p}QueuePolicy`,
+    dlqPolicy: `${p}DlqPolicy`,
+    dlqNotEmptyAlarm: `${p}DlqNotEmptyAlarm`,
+    queueAgeAlarm: `${p}QueueAgeAlarm`,
+    errorsAlarm: `${p}ErrorsAlarm`,
+    throttlesAlarm: `${p}ThrottlesAlarm`,
+    queueUrlOutput: `${p}QueueUrl`,
+    dlqUrlOutput: `${p}DlqUrl`,
+  };
+}
+
+/** The hand-written shared resources of serverless.yml that the generated ones refer to. */
+export const SHARED = {
+  uploadsTopic: 'UploadsTopic',
+  deliveryDlq: 'DeliveryDlq',
+  alarmTopic: 'AlarmTopic',
+} as const;
+
+/** `uploads` -> `UploadsBucket`. */
+export const bucketId = (role: BucketRole) => `${role[0].toUpperCase()}${role.slice(1)}Bucket`;
+
+/** Queue names: `<name>` and `<name>-dlq` on the local stack, prefixed with the stack name on AWS. */
+export const queueName = (name: string) => name;
+export const dlqName = (name: string) => `${name}-dlq`;
+
+/** The `default:` of a switch over the registry's trigger types: a new type fails to compile until it is handled. */
+export function unknownTrigger(functionName: string, type: never): never {
+  throw new Error(`${functionName}: unknown trigger type ${JSON.stringify(type)}`);
+}
