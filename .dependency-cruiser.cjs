@@ -1,32 +1,41 @@
 /**
- * The import rules between top-level folders (`npm run layers`, part of `npm test`):
- *   functions/, shared/  what runs in Lambda: imports nothing above it
- *   local/               the embedded stack: may use what runs in Lambda, never the CLI, scripts or tests
- *   ops/                 operator logic (audit, DLQ, cost): what runs in Lambda plus the local stack's endpoints
- *   cli/                 the `pipeline` command: anything but scripts and tests
- *   scripts/             benchmarks and model recipes: never the CLI or the tests
- *   test/                anything
+ * The import rules between top-level folders (`npm run layers`, part of `npm test`). Each folder
+ * may import only the ones below it, so the folders form no cycle:
+ *   shared/      the library that runs in Lambda: imports no other folder
+ *   functions/   the handlers and the registry: shared/ only
+ *   local/       the embedded stack: functions/ and shared/
+ *   infra/       the template generator: the registry, the configuration, the local stack's endpoints
+ *   ops/         operator logic (audit, DLQ, cost, stack outputs): functions/ and shared/
+ *   scripts/     benchmarks and model recipes: anything but cli/ and test/
+ *   cli/         the `pipeline` command: anything but test/
+ *   test/        anything
  */
 const forbid = (name, from, to, comment) => ({ name, comment, severity: 'error', from: { path: from }, to: { path: to } });
 
 module.exports = {
   forbidden: [
     forbid(
-      'lambda-code-stays-below',
-      '^(functions|shared)/',
-      '^(cli|local|ops|scripts|test|infra)/',
-      'functions/ and shared/ run in Lambda: they import nothing above them',
+      'shared-at-the-bottom',
+      '^shared/',
+      '^(functions|infra|local|ops|scripts|cli|test)/',
+      'shared/ runs in Lambda and imports no other folder',
     ),
-    forbid('shared-is-no-handler', '^shared/', '^functions/[^/]+/', 'shared/ is the library the handlers call, not the other way round'),
-    forbid('local-below-cli', '^local/', '^(cli|ops|scripts|test)/', 'the local stack is used by the CLI and the tests, never the reverse'),
-    forbid('ops-below-cli', '^ops/', '^(cli|scripts|test)/', 'operator logic is used by the CLI, never the reverse'),
-    forbid('scripts-apart', '^scripts/', '^(cli|test)/', 'benchmarks and recipes do not reach into the CLI or the tests'),
+    forbid('functions-on-shared', '^functions/', '^(infra|local|ops|scripts|cli|test)/', 'functions/ runs in Lambda: shared/ only'),
     forbid(
-      'infra-reads-the-registry-only',
-      '^infra/',
-      '^(cli|local|ops|scripts|test)/',
-      'the template generator needs only the registry and the configuration',
+      'local-below-cli',
+      '^local/',
+      '^(infra|ops|scripts|cli|test)/',
+      'the local stack is used by the CLI and the tests, never the reverse',
     ),
+    forbid(
+      'infra-below-cli',
+      '^infra/',
+      '^(ops|scripts|cli|test)/',
+      'the template generator needs the registry, the configuration and local endpoints only',
+    ),
+    forbid('ops-below-cli', '^ops/', '^(infra|local|scripts|cli|test)/', 'operator logic is used by the CLI, never the reverse'),
+    forbid('scripts-apart', '^scripts/', '^(cli|test)/', 'benchmarks and recipes do not reach into the CLI or the tests'),
+    forbid('cli-below-tests', '^cli/', '^test/', 'the CLI never imports tests'),
     {
       name: 'no-folder-cycles',
       comment: 'no import cycles',

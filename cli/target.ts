@@ -1,5 +1,6 @@
+import { dlqName, queueName } from '../functions/naming';
 import { FUNCTIONS } from '../functions/registry';
-import { dlqName, localEndpoints, localPorts, localQueueUrl, queueName } from '../local/endpoints';
+import { localEndpoints, localPorts, localQueueUrl } from '../local/endpoints';
 import { readStackState, stateDirectory } from '../local/stackState';
 import type { ScanOptions } from '../ops/scanQueue';
 import { describeStackResources, type StackResources, stackName } from '../ops/stackOutputs';
@@ -75,7 +76,7 @@ export async function resolveTarget(options: TargetOptions, needsStack: boolean,
       thumbnails: options.thumbnailsBucket ?? env[ENV.thumbnailsBucket] ?? buckets.thumbnails,
       models: env[ENV.modelsBucket] ?? buckets.models,
     },
-    functions: Object.fromEntries(FUNCTIONS.map((fn) => [fn.name, { queueUrl: url(queueName(fn)), dlqUrl: url(dlqName(fn)) }])),
+    functions: Object.fromEntries(FUNCTIONS.map((fn) => [fn.name, { queueUrl: url(queueName(fn.name)), dlqUrl: url(dlqName(fn.name)) }])),
     deliveryDlqUrl: url(declaredConfig.local.queues.deliveryDlq),
     // Emulators: local-aws-sqs makes a long poll for several messages wait its whole time.
     scan: { waitTimeSeconds: 0 },

@@ -1,5 +1,5 @@
 import type { BucketRole } from '../functions/registry';
-import type { LocalPorts } from './localState';
+import type { LocalPorts } from '../local/endpoints';
 
 /** What the generators need besides the registry: the parts of pipeline.config.json they use and the resolved stage settings. */
 

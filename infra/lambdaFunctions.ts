@@ -1,8 +1,8 @@
 import type { BucketRole, FunctionDefinition } from '../functions/registry';
+import { localEndpoints, localQueueUrl } from '../local/endpoints';
 import { dlqUrlVariable, ENV } from '../shared/environment';
 import { type CfnValue, getAtt, ref } from './cfn';
 import { type InfraConfig, isLocal, type StackContext } from './context';
-import { localQueueUrl } from './localState';
 import { bucketId, dlqName, functionIds, unknownTrigger } from './naming';
 
 /** serverless.yml's `functions:`, one entry per registry function. */
@@ -37,7 +37,7 @@ export function functionEnvironment(fn: FunctionDefinition, config: InfraConfig,
     [ENV.logLevel]: context.logLevel,
     NODE_OPTIONS: '--enable-source-maps',
     [dlqUrlVariable(fn.name)]: local
-      ? localQueueUrl(context.localPorts, config.local.accountId, dlqName(fn.name))
+      ? localQueueUrl(localEndpoints(context.localPorts).sqsEndpoint, dlqName(fn.name))
       : ref(functionIds(fn.name).dlq),
     [ENV.serviceName]: fn.name,
   };

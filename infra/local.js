@@ -4,6 +4,5 @@ const { load } = require('./load');
 
 module.exports = () => {
   const { infra } = load();
-  const endpoints = infra.localEndpoints(infra.localPorts());
-  return { s3Endpoint: endpoints.s3, sqsEndpoint: endpoints.sqs };
+  return infra.localEndpoints(infra.localPorts());
 };

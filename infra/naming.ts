@@ -1,20 +1,12 @@
+import { dlqUrlOutput, pascalCase, queueUrlOutput } from '../functions/naming';
 import type { BucketRole } from '../functions/registry';
+
+export { dlqName, pascalCase, queueName } from '../functions/naming';
 
 /**
  * Logical IDs and names of everything generated for one function. They must never change for an
  * existing function: CloudFormation replaces (and so empties) a queue whose logical ID changes.
  */
-
-const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-
-/** `resize` -> `Resize`, `thumb-extra` -> `ThumbExtra`. */
-export function pascalCase(name: string): string {
-  if (!NAME.test(name)) throw new Error(`function name ${JSON.stringify(name)} must be lowercase words joined by dashes`);
-  return name
-    .split('-')
-    .map((word) => word[0].toUpperCase() + word.slice(1))
-    .join('');
-}
 
 /**
  * The framework's own logical ID of a function (lib/plugins/aws/lib/naming.js:
@@ -56,8 +48,8 @@ export function functionIds(name: string): FunctionIds {
     queueAgeAlarm: `${p}QueueAgeAlarm`,
     errorsAlarm: `${p}ErrorsAlarm`,
     throttlesAlarm: `${p}ThrottlesAlarm`,
-    queueUrlOutput: `${p}QueueUrl`,
-    dlqUrlOutput: `${p}DlqUrl`,
+    queueUrlOutput: queueUrlOutput(name),
+    dlqUrlOutput: dlqUrlOutput(name),
   };
 }
 
@@ -70,10 +62,6 @@ export const SHARED = {
 
 /** `uploads` -> `UploadsBucket`. */
 export const bucketId = (role: BucketRole) => `${role[0].toUpperCase()}${role.slice(1)}Bucket`;
-
-/** Queue names: `<name>` and `<name>-dlq` on the local stack, prefixed with the stack name on AWS. */
-export const queueName = (name: string) => name;
-export const dlqName = (name: string) => `${name}-dlq`;
 
 /** The `default:` of a switch over the registry's trigger types: a new type fails to compile until it is handled. */
 export function unknownTrigger(functionName: string, type: never): never {

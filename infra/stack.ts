@@ -1,8 +1,9 @@
 import path from 'node:path';
+import { type LocalPorts, localPorts as portsOf } from '../local/endpoints';
+import { readStackState, stateDirectory } from '../local/stackState';
 import { declaredConfig } from '../shared/config';
 import type { InfraConfig, StackContext } from './context';
 import { isLocal } from './context';
-import { type LocalPorts, readLocalPorts } from './localState';
 
 /** Where the shims (infra/*.js) get the stage's settings from: the framework's own variable resolvers. */
 
@@ -17,13 +18,11 @@ export const ROOT = path.resolve(__dirname, '..');
 
 export const config: InfraConfig & { local: { s3Port: number; sqsPort: number; stateDir: string } } = declaredConfig;
 
-/** `<PIPELINE_STATE_DIR or local.stateDir>/state.json`, as `npm start` writes it. */
-export const localStateFile = (env: Env = process.env, root = ROOT) =>
-  path.resolve(root, env.PIPELINE_STATE_DIR || config.local.stateDir, 'state.json');
-
-/** The local stack's ports: from its state file when `npm start` wrote one, else pipeline.config.json's. */
-export const localPorts = (env: Env = process.env, root = ROOT): LocalPorts =>
-  readLocalPorts(localStateFile(env, root), { s3Port: config.local.s3Port, sqsPort: config.local.sqsPort });
+/**
+ * The local stack's ports, as the CLI finds them: S3_PORT / SQS_PORT, else the state file of the
+ * running `npm start`, else pipeline.config.json's.
+ */
+export const localPorts = (env: Env = process.env, root = ROOT): LocalPorts => portsOf(env, readStackState(stateDirectory(env, root)));
 
 const text = (value: unknown, what: string): string => {
   if (typeof value !== 'string') throw new Error(`${what} resolved to ${JSON.stringify(value)}, expected a string`);

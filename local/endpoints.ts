@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { dlqName, queueName } from '../functions/naming';
 import { FUNCTIONS, type FunctionDefinition } from '../functions/registry';
 import { declaredConfig } from '../shared/config';
 import { dlqUrlVariable, ENV } from '../shared/environment';
@@ -57,9 +58,6 @@ export function localEndpoints(ports: LocalPorts): LocalEndpoints {
 export const localQueueUrl = (sqsEndpoint: string, name: string) => `${sqsEndpoint}/${local.accountId}/${name}`;
 export const localQueueArn = (name: string) => `arn:aws:sqs:${local.region}:${local.accountId}:${name}`;
 
-/** A function's queue and DLQ names: the same locally as the suffixes of the AWS names. */
-export const queueName = (fn: Pick<FunctionDefinition, 'name'>) => fn.name;
-export const dlqName = (fn: Pick<FunctionDefinition, 'name'>) => `${fn.name}-dlq`;
 const camel = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /**
@@ -69,8 +67,8 @@ const camel = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c
 export function localQueueUrls(sqsEndpoint: string, functions: readonly FunctionDefinition[] = FUNCTIONS): Record<string, string> {
   const urls: Record<string, string> = {};
   for (const fn of functions) {
-    urls[camel(fn.name)] = localQueueUrl(sqsEndpoint, queueName(fn));
-    urls[`${camel(fn.name)}Dlq`] = localQueueUrl(sqsEndpoint, dlqName(fn));
+    urls[camel(fn.name)] = localQueueUrl(sqsEndpoint, queueName(fn.name));
+    urls[`${camel(fn.name)}Dlq`] = localQueueUrl(sqsEndpoint, dlqName(fn.name));
   }
   urls.deliveryDlq = localQueueUrl(sqsEndpoint, local.queues.deliveryDlq);
   return urls;
@@ -87,7 +85,7 @@ export function localStackEnv(endpoints: LocalEndpoints, functions: readonly Fun
     [ENV.modelsBucket]: local.buckets.models,
     [ENV.traceEnabled]: 'false',
   };
-  for (const fn of functions) env[dlqUrlVariable(fn.name)] = localQueueUrl(endpoints.sqsEndpoint, dlqName(fn));
+  for (const fn of functions) env[dlqUrlVariable(fn.name)] = localQueueUrl(endpoints.sqsEndpoint, dlqName(fn.name));
   return env;
 }
 

@@ -5,9 +5,10 @@ import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
 import { createSqsServer } from 'local-aws-sqs';
 import S3rver from 's3rver';
+import { dlqName, queueName } from '../functions/naming';
 import { FUNCTIONS, type FunctionDefinition } from '../functions/registry';
 import { declaredConfig } from '../shared/config';
-import { dlqName, LOCAL_HOST, localEndpoints, localQueueArn, localQueueUrls, localStackEnv, queueName } from './endpoints';
+import { LOCAL_HOST, localEndpoints, localQueueArn, localQueueUrls, localStackEnv } from './endpoints';
 
 /** The embedded AWS stand-ins of the `local` stage: s3rver for S3 and local-aws-sqs for SQS. */
 export interface LocalServers {
@@ -56,12 +57,12 @@ function queueDefinitions(visibilityTimeoutSeconds: number, functions: readonly 
     Attributes: { MessageRetentionPeriod: String(declaredConfig.queues.dlqRetentionSeconds) },
   });
   return [
-    ...functions.map((fn) => dlq(dlqName(fn))),
+    ...functions.map((fn) => dlq(dlqName(fn.name))),
     // Stands in for the SNS subscriptions' delivery DLQ of the AWS stack, so `pipeline dlq` and
     // `pipeline audit` read the same three DLQs everywhere. The local fan-out logs a failed delivery
     // (its onError) rather than sending it here, so locally it is empty unless someone puts a message in it.
     dlq(local.queues.deliveryDlq),
-    ...functions.map((fn) => withDlq(queueName(fn), dlqName(fn))),
+    ...functions.map((fn) => withDlq(queueName(fn.name), dlqName(fn.name))),
   ];
 }
 

@@ -1,12 +1,13 @@
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { dlqName, queueName } from '../functions/naming';
 import { FUNCTIONS, type FunctionDefinition, handlerLocation } from '../functions/registry';
 import { createS3Client, createSqsClient } from '../shared/clients';
 import { declaredConfig } from '../shared/config';
 import { ENV } from '../shared/environment';
 import { decodeS3EventKey } from '../shared/s3Key';
-import { assertPortFree, dlqName, localPorts, localQueueArn, PortInUseError, queueName } from './endpoints';
+import { assertPortFree, localPorts, localQueueArn, PortInUseError } from './endpoints';
 import { type Fanout, startFanout } from './fanout';
 import { type BatchReport, type Poller, type SqsHandler, startPoller } from './poller';
 import { MODELS_DIR, seedDirectory, seedSamples } from './samples';
@@ -103,7 +104,7 @@ export function banner(stack: { servers: LocalServers; stateDir: string; functio
     `S3  ${s3Endpoint}`,
     `SQS ${sqsEndpoint}`,
     `Buckets: ${buckets.uploads} (uploads; its events feed both queues), ${buckets.thumbnails}, ${buckets.models}`,
-    `Queues:  ${stack.functions.map((fn) => `${queueName(fn)} -> ${dlqName(fn)}`).join(', ')} (DLQ after ${declaredConfig.queues.maxReceiveCount} receives)`,
+    `Queues:  ${stack.functions.map((fn) => `${queueName(fn.name)} -> ${dlqName(fn.name)}`).join(', ')} (DLQ after ${declaredConfig.queues.maxReceiveCount} receives)`,
     `State:   ${stack.stateDir} (bucket contents persist across restarts; queues start empty)`,
     'Pipeline ready',
     '',
@@ -195,7 +196,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onDelivered: (notification) => {
         const record = notification.Records[0];
         const key = decodeS3EventKey(record.s3.object.key);
-        log(`${record.eventName} s3://${record.s3.bucket.name}/${key} -> ${subscribed.map(queueName).join(', ')}`);
+        log(`${record.eventName} s3://${record.s3.bucket.name}/${key} -> ${subscribed.map((fn) => queueName(fn.name)).join(', ')}`);
       },
     });
     cleanup.push(() => fanout.stop());
@@ -206,7 +207,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       pollers[fn.name] = startPoller({
         sqs,
         queueUrl: servers.queueUrls[fn.name],
-        queueArn: localQueueArn(queueName(fn)),
+        queueArn: localQueueArn(queueName(fn.name)),
         region: local.region,
         functionName: fn.name,
         loadHandler: () => handlers.get(fn.name) as SqsHandler,

@@ -25,8 +25,10 @@ export interface StackState {
 export const STATE_FILE = 'state.json';
 
 /** `PIPELINE_STATE_DIR`, else pipeline.config.json's `local.stateDir`, from the working directory. */
-export const stateDirectory = (env: Record<string, string | undefined> = process.env) =>
-  path.resolve(env.PIPELINE_STATE_DIR || declaredConfig.local.stateDir);
+export const stateDirectory = (env: Record<string, string | undefined> = process.env, from = process.cwd()) =>
+  path.resolve(from, env.PIPELINE_STATE_DIR || declaredConfig.local.stateDir);
+
+const isPort = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535;
 
 /** Written to a temporary file and renamed, so a reader never sees half a file, even after a crash. */
 export function writeStackState(stateDir: string, state: StackState): void {
@@ -37,15 +39,26 @@ export function writeStackState(stateDir: string, state: StackState): void {
   renameSync(temporary, file);
 }
 
-/** The state of the last stack started from this directory, or undefined when there is none (or it is unreadable). */
+/**
+ * The state of the last stack started from this directory, or undefined when there is none. Never
+ * throws and never prints: a stale, half-written or hand-edited file must not break a command; it
+ * is as if there were none.
+ */
 export function readStackState(stateDir: string): StackState | undefined {
+  let state: Partial<StackState> | null;
   try {
-    const state = JSON.parse(readFileSync(path.join(stateDir, STATE_FILE), 'utf8')) as Partial<StackState>;
-    const valid = typeof state.s3Port === 'number' && typeof state.sqsPort === 'number' && typeof state.env === 'object';
-    return valid ? (state as StackState) : undefined;
+    state = JSON.parse(readFileSync(path.join(stateDir, STATE_FILE), 'utf8'));
   } catch {
     return undefined;
   }
+  const valid =
+    typeof state === 'object' &&
+    state !== null &&
+    isPort(state.s3Port) &&
+    isPort(state.sqsPort) &&
+    typeof state.env === 'object' &&
+    state.env !== null;
+  return valid ? (state as StackState) : undefined;
 }
 
 export function removeStackState(stateDir: string): void {

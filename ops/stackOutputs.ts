@@ -1,3 +1,4 @@
+import { dlqUrlOutput, queueUrlOutput } from '../functions/naming';
 import { FUNCTIONS, type FunctionDefinition } from '../functions/registry';
 
 /**
@@ -14,9 +15,6 @@ export interface StackResources {
   functions: Record<string, { queueUrl?: string; dlqUrl?: string }>;
 }
 
-/** `thumb-extra` -> `ThumbExtra`: the logical ID prefix of a function's resources. */
-export const pascalCase = (name: string) => name.replace(/(^|-)([a-z0-9])/g, (_, __: string, c: string) => c.toUpperCase());
-
 /** serverless' default stack name. */
 export const stackName = (service: string, stage: string) => `${service}-${stage}`;
 
@@ -31,10 +29,7 @@ export function resourcesFromOutputs(
     modelsBucket: byKey.get('ModelsBucketName'),
     deliveryDlqUrl: byKey.get('DeliveryDlqUrl'),
     functions: Object.fromEntries(
-      functions.map((fn) => [
-        fn.name,
-        { queueUrl: byKey.get(`${pascalCase(fn.name)}QueueUrl`), dlqUrl: byKey.get(`${pascalCase(fn.name)}DlqUrl`) },
-      ]),
+      functions.map((fn) => [fn.name, { queueUrl: byKey.get(queueUrlOutput(fn.name)), dlqUrl: byKey.get(dlqUrlOutput(fn.name)) }]),
     ),
   };
 }

@@ -3,8 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { queueName } from '../../functions/naming';
 import { FUNCTIONS, type FunctionDefinition, functionNamed } from '../../functions/registry';
-import { localQueueArn, localStackEnv, queueName } from '../../local/endpoints';
+import { localQueueArn, localStackEnv } from '../../local/endpoints';
 import { lambdaContext } from '../../local/poller';
 import { applyEnv, requireHandler } from '../../local/stack';
 import { s3ClientOptions, sqsClientOptions } from '../../shared/clients';
@@ -52,7 +53,7 @@ export function toSqsEvent(parsed: unknown, functionName: FunctionName, now = Da
     messageAttributes: {},
     md5OfBody: createHash('md5').update(body).digest('hex'),
     eventSource: 'aws:sqs',
-    eventSourceARN: localQueueArn(queueName(functionNamed(functionName))),
+    eventSourceARN: localQueueArn(queueName(functionName)),
     awsRegion: local.region,
   };
   return { Records: [record] };
@@ -62,7 +63,7 @@ export function toSqsEvent(parsed: unknown, functionName: FunctionName, now = Da
 export function functionFor(event: SQSEvent, requested?: FunctionName): FunctionName {
   if (requested) return requested;
   const queue = event.Records[0]?.eventSourceARN?.split(':').pop();
-  return FUNCTIONS.find((fn) => queueName(fn) === queue)?.name ?? FUNCTIONS[0].name;
+  return FUNCTIONS.find((fn) => queueName(fn.name) === queue)?.name ?? FUNCTIONS[0].name;
 }
 
 /** Checks that the pipeline's local stack answers on the endpoints; throws a ReplayError that says how to fix it. */
@@ -85,7 +86,7 @@ export async function assertStackRunning(endpoints: { s3Endpoint: string; sqsEnd
   };
   try {
     await check('S3', endpoints.s3Endpoint, () => s3.send(new HeadBucketCommand({ Bucket: local.buckets.uploads })));
-    await check('SQS', endpoints.sqsEndpoint, () => sqs.send(new GetQueueUrlCommand({ QueueName: queueName(FUNCTIONS[0]) })));
+    await check('SQS', endpoints.sqsEndpoint, () => sqs.send(new GetQueueUrlCommand({ QueueName: queueName(FUNCTIONS[0].name) })));
   } finally {
     s3.destroy();
     sqs.destroy();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { FUNCTIONS as REGISTRY } from '../../functions/registry';
 import { dlqUrlVariable } from '../../shared/environment';
-import { listZip, packageService, type ZipEntry } from '../../test/template/packageService';
+import { listZip, packageService, type ZipEntry } from '../packageService';
 import { BENCH_CACHE, ROOT } from './images/corpus';
 import { median, round } from './images/stats';
 
@@ -84,7 +84,7 @@ interface ZipSet {
 }
 
 /** What a package is built from: a zip older than any of these is stale. */
-const PACKAGE_SOURCES = ['functions', 'shared', 'package.json', 'package-lock.json', 'serverless.yml', 'pipeline.config.json'];
+const PACKAGE_SOURCES = ['functions', 'shared', 'infra', 'package.json', 'package-lock.json', 'serverless.yml', 'pipeline.config.json'];
 
 function newestMtime(entry: string): number {
   const stat = statSync(entry, { throwIfNoEntry: false });

@@ -1,7 +1,7 @@
 import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
 import config from '../../pipeline.config.json';
+import { type CfnResource, type Json, type JsonObject, listZip, type PackageResult, packageService } from '../../scripts/packageService';
 import { ECHO } from '../fixtures/registry/withEcho';
-import { type CfnResource, type Json, type JsonObject, listZip, type PackageResult, packageService } from './packageService';
 
 /**
  * Adding a function is a registry entry and a handler, nothing else: `serverless package` with

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FUNCTIONS as REGISTRY } from '../../functions/registry';
-import { listZip, MB, type PackageResult, packageService, ROOT, readZipEntry, type ZipEntry } from './packageService';
+import { listZip, MB, type PackageResult, packageService, ROOT, readZipEntry, type ZipEntry } from '../../scripts/packageService';
 
 /**
  * What goes into the Lambda zips. sharp is a native module: each zip must carry sharp's Linux

@@ -17,8 +17,9 @@ import {
 } from '../../cli/args';
 import { helpText, USAGE } from '../../cli/help';
 import { resolveTarget } from '../../cli/target';
+import { pascalCase } from '../../functions/naming';
 import { writeStackState } from '../../local/stackState';
-import { pascalCase, resourcesFromOutputs, stackName } from '../../ops/stackOutputs';
+import { resourcesFromOutputs, stackName } from '../../ops/stackOutputs';
 
 describe('parseArgv', () => {
   const spec = { out: 'string', wait: 'boolean' } as const;

@@ -244,10 +244,8 @@ describe('buildFunctions', () => {
     });
     const all = buildFunctions(FUNCTIONS, config, local);
     expect(JSON.stringify(all.resize.environment)).not.toContain('Ref');
-    expect(all.resize.environment.RESIZE_DLQ_URL).toBe(`http://127.0.0.1:9424/${config.local.accountId}/${config.local.queues.resizeDlq}`);
-    expect(all.predict.environment.PREDICT_DLQ_URL).toBe(
-      `http://127.0.0.1:9424/${config.local.accountId}/${config.local.queues.predictDlq}`,
-    );
+    expect(all.resize.environment.RESIZE_DLQ_URL).toBe(`http://127.0.0.1:9424/${config.local.accountId}/resize-dlq`);
+    expect(all.predict.environment.PREDICT_DLQ_URL).toBe(`http://127.0.0.1:9424/${config.local.accountId}/predict-dlq`);
   });
 
   test("the registry's extra variables: predict's MODEL_URI_PARAMETER from the stage's parameter", () => {

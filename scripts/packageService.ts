@@ -6,7 +6,7 @@ import { inflateRawSync } from 'node:zlib';
 
 /** Helpers for the template tests: run `serverless package` offline and read what it produced. */
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+export const ROOT = path.resolve(__dirname, '..');
 const SERVERLESS_BIN = path.join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
