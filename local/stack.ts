@@ -141,6 +141,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stateDir,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
       quiet: true,
+      functions,
     });
   } catch (error) {
     // Lost a race for the port between the check and the bind.
