@@ -8,6 +8,7 @@ import { localQueueArn } from '../../local/endpoints';
 import { type BurstImage, burstImages } from '../../scripts/burst';
 import { type FaultProxy, startFaultProxy } from '../helpers/faultProxy';
 import { startTestStack, type TestStack } from '../helpers/localStack';
+import { waitFor } from '../helpers/waitFor';
 
 /**
  * Injected faults on the whole local pipeline: the resize function's S3 traffic goes through a fault
@@ -202,7 +203,12 @@ test('the worker process dies mid-batch (SIGKILL): its unfinished messages come 
   // one request unanswered (once; later reads of it are answered).
   proxy.inject({ fault: 'stall', method: 'GET', path: '/uploads/worker/c.jpg', times: 1 });
   const worker = startWorker();
-  await t.waitFor(() => proxy.stalled === 1, 30_000, `the worker to hang on worker/c.jpg (worker output: ${worker.output()})`);
+  await waitFor(
+    () => proxy.stalled === 1,
+    30_000,
+    () => `the worker to hang on worker/c.jpg (worker output: ${worker.output()})`,
+    100,
+  );
   // The worker holds every message of the batch: none visible to anyone else, none deleted.
   expect(await counts(t.queueUrls.resize)).toEqual({ messages: keys.length, inFlight: keys.length });
   const finishedByWorker = (await Promise.all(keys.map(async (key) => ((await thumbnailsExist(key)) ? key : undefined)))).filter(Boolean);
