@@ -62,15 +62,20 @@ const removeThumbnail = (size: number, key: string) =>
 
 const summaryOf = (report: AuditReport) => report.entries.map((entry) => [entry.key, entry.status]);
 
+// Four child processes and three waits: a timeout generous for a loaded machine, and still well
+// inside the default grace period (120 s) that the young-upload audit relies on.
 test('audit reports exactly the upload whose outputs were lost, and is clean once it is processed again', async () => {
   await t.put('audit/good.jpg', photo);
   await t.put('audit/poison.jpg', Buffer.from('<html>not an image</html>\n'));
   await t.put('audit/broken.jpg', photo);
-  await t.waitFor(async () => (await hasThumbnails('audit/good.jpg')) && (await hasThumbnails('audit/broken.jpg')), 20_000, 'thumbnails');
+  await t.waitFor(async () => (await hasThumbnails('audit/good.jpg')) && (await hasThumbnails('audit/broken.jpg')), 45_000, 'thumbnails');
+  // The audit of every family below reports a prediction as pending, not missing, while the predict
+  // queue still holds its message: that queue has its own poller, so it must be empty as well.
   await t.waitFor(
-    async () => (await depth(t.queueUrls.resizeDlq)) === 1 && (await depth(t.queueUrls.resize)) === 0,
-    20_000,
-    'the poison image in the resize DLQ',
+    async () =>
+      (await depth(t.queueUrls.resizeDlq)) === 1 && (await depth(t.queueUrls.resize)) === 0 && (await depth(t.queueUrls.predict)) === 0,
+    45_000,
+    'the poison image in the resize DLQ, and empty resize and predict queues',
   );
 
   // An operator (or a bug) loses one thumbnail of one upload.
@@ -101,8 +106,8 @@ test('audit reports exactly the upload whose outputs were lost, and is clean onc
   // it goes too (else the new event is skipped as a duplicate), and the object is uploaded again.
   await removeThumbnail(1024, 'audit/broken.jpg');
   await t.put('audit/broken.jpg', photo);
-  await t.waitFor(() => hasThumbnails('audit/broken.jpg'), 20_000, 'thumbnails made again');
-  await t.waitFor(async () => (await depth(t.queueUrls.resize)) === 0, 20_000, 'an empty resize queue');
+  await t.waitFor(() => hasThumbnails('audit/broken.jpg'), 45_000, 'thumbnails made again');
+  await t.waitFor(async () => (await depth(t.queueUrls.resize)) === 0, 45_000, 'an empty resize queue');
 
   const clean = await pipeline(['audit', '--outputs', 'thumbnails', '--grace-seconds', '0']);
   expect(clean.code).toBe(0);
@@ -111,4 +116,4 @@ test('audit reports exactly the upload whose outputs were lost, and is clean onc
   expect(clean.stdout.trim().split('\n').pop()).toBe('OK: every upload has its outputs or a DLQ entry.');
   // The audit read the DLQ without consuming it.
   expect(await depth(t.queueUrls.resizeDlq)).toBe(1);
-});
+}, 100_000);

@@ -22,7 +22,11 @@ afterAll(async () => {
 test(`a burst of ${COUNT} uploads: each delivered once and processed, every thumbnail right, pipeline audit clean`, async () => {
   const target: BurstTarget = { s3: t.s3, sqs: t.sqs, queueUrls: t.queueUrls, ports: t.ports, fanout: t.stack.fanout };
   const images = await burstImages();
-  const figures = await runBurst(target, { count: COUNT, images, timeoutMs: 60_000 });
+  const figures = await runBurst(target, { count: COUNT, images, timeoutMs: 120_000 });
+  // Empty queues mean every message was deleted; the poller records the batch just after its delete
+  // returns, so the last report may still be on its way: wait until the reports account for them all.
+  const resizeDelivered = () => t.batches.filter((report) => report.functionName === 'resize').flatMap((report) => report.messageIds);
+  await t.waitFor(() => resizeDelivered().length >= COUNT, 30_000, `resize batch reports covering all ${COUNT} uploads`);
   const verified = await verifyBurst(target, figures, images);
   const audit = await auditStack(t.ports, 'thumbnails');
   console.log(formatFigures(figures, { 'thumbnails checked': verified.checked, audit: `exit ${audit.code}` }));
@@ -40,4 +44,4 @@ test(`a burst of ${COUNT} uploads: each delivered once and processed, every thum
   expect(audit.stderr).toBe('');
   expect(audit.code).toBe(0);
   expect(audit.report?.summary).toEqual({ uploads: COUNT, complete: COUNT, 'dead-lettered': 0, pending: 0, missing: 0 });
-}, 120_000);
+}, 240_000);

@@ -8,6 +8,7 @@ import { localQueueArn } from '../../local/endpoints';
 import { type BurstImage, burstImages } from '../../scripts/burst';
 import { type FaultProxy, startFaultProxy } from '../helpers/faultProxy';
 import { startTestStack, type TestStack } from '../helpers/localStack';
+import { waitFor } from '../helpers/waitFor';
 
 /**
  * Injected faults on the whole local pipeline: the resize function's S3 traffic goes through a fault
@@ -20,7 +21,12 @@ import { startTestStack, type TestStack } from '../helpers/localStack';
 const ROOT = path.resolve(__dirname, '../..');
 const SIZES = [1024, 512, 256];
 const MAX_RECEIVE_COUNT = 5;
-const VISIBILITY_TIMEOUT_SECONDS = 4;
+// Long enough for the worker below to receive its batch and hang on it before the batch is visible
+// again, even on a loaded machine; short enough for the redeliveries the tests wait for.
+const VISIBILITY_TIMEOUT_SECONDS = 6;
+
+// Each test waits for at least two visibility timeouts and several slow steps: far above Jest's default.
+jest.setTimeout(120_000);
 
 let t: TestStack;
 let proxy: FaultProxy;
@@ -110,8 +116,20 @@ test('S3 answering 503 for a while: the failed records come back after the visib
   expect(await counts(t.queueUrls.resizeDlq)).toEqual({ messages: 0, inFlight: 0 });
   outage.remove();
 
-  await t.waitFor(async () => (await Promise.all(keys.map(thumbnailsExist))).every(Boolean), 30_000, 'the thumbnails after recovery');
-  await t.waitFor(() => empty(t.queueUrls.resize), 10_000, 'an empty resize queue');
+  await t.waitFor(async () => (await Promise.all(keys.map(thumbnailsExist))).every(Boolean), 45_000, 'the thumbnails after recovery');
+  // An empty queue means the messages were deleted; the poller records each batch only after its delete
+  // returns, so also wait for the reports of the successful deliveries read below.
+  await t.waitFor(
+    async () =>
+      (await empty(t.queueUrls.resize)) &&
+      new Set(
+        deliveriesSince(from)
+          .filter((d) => !d.failed)
+          .map((d) => d.id),
+      ).size >= keys.length,
+    30_000,
+    'an empty resize queue and the report of every successful delivery',
+  );
 
   const deliveries = deliveriesSince(from);
   expect(new Set(deliveries.map((d) => d.id)).size).toBe(keys.length);
@@ -137,13 +155,17 @@ const WORKER = `
 require('tsx/cjs/api').register();
 const { startPoller } = require('./local/poller.ts');
 const { createSqsClient } = require('./shared/clients.ts');
+// Loaded before the first receive, as Lambda initialises a function before invoking it: the poller
+// would load it lazily, after receiving, and compiling it on a loaded machine can outlast the
+// visibility timeout, making the held batch visible again before the test looks at it.
+const { handler } = require('./functions/resize/handler.ts');
 startPoller({
   sqs: createSqsClient(),
   queueUrl: process.env.WORKER_QUEUE_URL,
   queueArn: process.env.WORKER_QUEUE_ARN,
   region: process.env.AWS_REGION,
   functionName: 'resize',
-  loadHandler: () => require('./functions/resize/handler.ts').handler,
+  loadHandler: () => handler,
   batchSize: 10,
   batchWindowSeconds: 0,
   log: (line) => console.log(line),
@@ -175,13 +197,18 @@ test('the worker process dies mid-batch (SIGKILL): its unfinished messages come 
   const eTags: string[] = [];
   for (const [i, key] of keys.entries()) eTags.push(await t.put(key, images[i].data));
   await t.stack.fanout.idle();
-  await t.waitFor(async () => (await counts(t.queueUrls.resize)).messages === keys.length, 10_000, 'the four messages on the resize queue');
+  await t.waitFor(async () => (await counts(t.queueUrls.resize)).messages === keys.length, 30_000, 'the four messages on the resize queue');
 
   // The worker processes its batch in order and hangs on the third object's download: S3 holds that
   // one request unanswered (once; later reads of it are answered).
   proxy.inject({ fault: 'stall', method: 'GET', path: '/uploads/worker/c.jpg', times: 1 });
   const worker = startWorker();
-  await t.waitFor(() => proxy.stalled === 1, 30_000, `the worker to hang on worker/c.jpg (worker output: ${worker.output()})`);
+  await waitFor(
+    () => proxy.stalled === 1,
+    30_000,
+    () => `the worker to hang on worker/c.jpg (worker output: ${worker.output()})`,
+    100,
+  );
   // The worker holds every message of the batch: none visible to anyone else, none deleted.
   expect(await counts(t.queueUrls.resize)).toEqual({ messages: keys.length, inFlight: keys.length });
   const finishedByWorker = (await Promise.all(keys.map(async (key) => ((await thumbnailsExist(key)) ? key : undefined)))).filter(Boolean);
@@ -189,16 +216,21 @@ test('the worker process dies mid-batch (SIGKILL): its unfinished messages come 
   worker.child.kill('SIGKILL');
   const [code, signal] = await once(worker.child, 'exit');
   expect([code, signal]).toEqual([null, 'SIGKILL']);
-  await t.waitFor(() => proxy.stalled === 0, 5_000, 'the proxy to see the dead worker’s connection close');
+  await t.waitFor(() => proxy.stalled === 0, 15_000, 'the proxy to see the dead worker’s connection close');
 
   const from = t.batches.length;
   survivor.resume();
   await t.waitFor(
     async () => (await Promise.all(keys.map(thumbnailsExist))).every(Boolean),
-    30_000,
+    45_000,
     'every thumbnail from the surviving poller',
   );
-  await t.waitFor(() => empty(t.queueUrls.resize), 10_000, 'an empty resize queue');
+  // As above: the reports of the survivor's batches come after their deletes, so wait for them too.
+  await t.waitFor(
+    async () => (await empty(t.queueUrls.resize)) && deliveriesSince(from).filter((d) => !d.failed).length >= keys.length,
+    30_000,
+    'an empty resize queue and the report of every delivery to the surviving poller',
+  );
 
   // Every message came back once (receive count 2: the dead worker's receive, then this one) and was completed.
   const deliveries = deliveriesSince(from);

@@ -8,13 +8,14 @@ import { startTestStack } from '../helpers/localStack';
 const stateDir = mkdtempSync(path.join(tmpdir(), 'pipeline-persist-'));
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
+// Two stack starts and a real resize (behind the seeded samples): a generous timeout for a loaded machine.
 test('uploads and thumbnails survive a restart, and the samples are seeded only once', async () => {
   const photo = readFileSync(path.resolve(__dirname, '../../events/samples/landscape.jpg'));
   const first = await startTestStack({ stateDir });
   try {
     expect(first.stack.seeded).toHaveLength(3);
     await first.put('kept/photo.jpg', photo);
-    await first.waitFor(() => first.exists('thumbnails', '256/kept/photo.jpg.webp'), 30_000, 'the thumbnail');
+    await first.waitFor(() => first.exists('thumbnails', '256/kept/photo.jpg.webp'), 60_000, 'the thumbnail');
   } finally {
     await first.stop();
   }
@@ -27,4 +28,4 @@ test('uploads and thumbnails survive a restart, and the samples are seeded only 
   } finally {
     await second.stop();
   }
-});
+}, 120_000);

@@ -16,6 +16,9 @@ const photo = readFileSync(path.join(SAMPLES, 'landscape.jpg')); // 1800x1200 up
 const corrupt = readFileSync(path.join(SAMPLES, 'corrupt.png'));
 const SIZES = [256, 512, 1024];
 
+// The waits below allow up to 45 s on a loaded machine; Jest must not cut them short.
+jest.setTimeout(90_000);
+
 let t: TestStack;
 
 beforeAll(async () => {
@@ -66,14 +69,14 @@ test('the handlers get the environment of the running stack (as `pipeline replay
 test('an uploaded JPEG gets its three thumbnails', async () => {
   const key = 'holiday/photo.jpg';
   const eTag = await t.put(key, photo);
-  await t.waitFor(() => allExist(thumbnailKeys(key)), 30_000, 'the thumbnails of holiday/photo.jpg');
+  await t.waitFor(() => allExist(thumbnailKeys(key)), 45_000, 'the thumbnails of holiday/photo.jpg');
   await expectThumbnails(key, eTag);
 });
 
 test('a key with spaces, a plus and unicode', async () => {
   const key = 'holiday 2024/my photo+1 ü 日本.jpg';
   const eTag = await t.put(key, photo);
-  await t.waitFor(() => allExist(thumbnailKeys(key)), 30_000, 'the thumbnails of the special key');
+  await t.waitFor(() => allExist(thumbnailKeys(key)), 45_000, 'the thumbnails of the special key');
   await expectThumbnails(key, eTag);
   expect(await t.list('thumbnails', '256/holiday 2024/')).toEqual(['256/holiday 2024/my photo+1 ü 日本.jpg.webp']);
 });
@@ -88,11 +91,11 @@ describe('a batch with a poison record', () => {
     await t.stack.pollers.resize.pause();
     await Promise.all([...good.map((key) => t.put(key, photo)), t.put(poison, corrupt)]);
     await t.stack.fanout.idle();
-    await t.waitFor(async () => (await queueDepth(t.queueUrls.resize)).visible === 3, 10_000, 'three messages on the resize queue');
+    await t.waitFor(async () => (await queueDepth(t.queueUrls.resize)).visible === 3, 30_000, 'three messages on the resize queue');
     t.stack.pollers.resize.resume();
     await t.waitFor(
       async () => (await Promise.all(good.map((key) => allExist(thumbnailKeys(key))))).every(Boolean),
-      30_000,
+      45_000,
       'the good thumbnails',
     );
     // The stack's seeded samples include a corrupt image of their own: only this batch's entries count.
@@ -102,8 +105,16 @@ describe('a batch with a poison record', () => {
         const messages = (await t.drain(t.queueUrls.resizeDlq)).filter(fromThisBatch);
         return messages.length > 0 ? messages : undefined;
       },
-      10_000,
+      30_000,
       'the poison record in the resize DLQ',
+    );
+    // The poller reports a batch only after the function returned and the batch was acknowledged,
+    // which is later than the thumbnails and the DLQ entry: wait for the report the tests read.
+    const poisonMessageId = dlq[0].MessageAttributes?.originalMessageId?.StringValue;
+    await t.waitFor(
+      () => t.batches.some((report) => report.functionName === 'resize' && report.messageIds.includes(poisonMessageId!)),
+      30_000,
+      'the report of the batch that held the poison record',
     );
   });
 
@@ -140,7 +151,7 @@ describe('a batch with a poison record', () => {
   });
 
   test('nothing is left on the resize queue to be retried', async () => {
-    await t.waitFor(async () => (await queueDepth(t.queueUrls.resize)).inFlight === 0, 10_000, 'the batch to be acknowledged');
+    await t.waitFor(async () => (await queueDepth(t.queueUrls.resize)).inFlight === 0, 30_000, 'the batch to be acknowledged');
     expect(await queueDepth(t.queueUrls.resize)).toEqual({ visible: 0, inFlight: 0 });
   });
 
@@ -152,11 +163,11 @@ describe('a batch with a poison record', () => {
 test('deleting the source removes its thumbnails', async () => {
   const key = 'to-remove/photo.jpg';
   await t.put(key, photo);
-  await t.waitFor(() => allExist(thumbnailKeys(key)), 30_000, 'the thumbnails');
+  await t.waitFor(() => allExist(thumbnailKeys(key)), 45_000, 'the thumbnails');
   await t.s3.send(new DeleteObjectCommand({ Bucket: 'uploads', Key: key }));
   await t.waitFor(
     async () => (await t.list('thumbnails')).every((thumbnail) => !thumbnail.includes('to-remove/')),
-    30_000,
+    45_000,
     'the thumbnails to go',
   );
 });

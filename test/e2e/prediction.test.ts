@@ -8,15 +8,16 @@ const manifest = JSON.parse(readFileSync(path.resolve(__dirname, '../../models/s
 let t: TestStack;
 beforeAll(async () => {
   t = await startTestStack();
-});
+}, 60_000);
 afterAll(() => t?.stop());
 
+// The real resize and predict functions, behind the seeded samples: a generous timeout for a loaded machine.
 test('an upload produces both its thumbnails and its prediction, from the model npm start seeds', async () => {
   const eTag = await t.put('both/photo.jpg', photo);
   const keys = ['256/both/photo.jpg.webp', '512/both/photo.jpg.webp', '1024/both/photo.jpg.webp', 'predictions/both/photo.jpg.json'];
   await t.waitFor(
     async () => (await Promise.all(keys.map((key) => t.exists('thumbnails', key)))).every(Boolean) || undefined,
-    30_000,
+    60_000,
     'thumbnails and prediction',
   );
 
@@ -28,4 +29,4 @@ test('an upload produces both its thumbnails and its prediction, from the model 
   expect(await t.drain(t.queueUrls.predictDlq)).toEqual(
     expect.not.arrayContaining([expect.objectContaining({ Body: expect.stringContaining('both/photo.jpg') })]),
   );
-});
+}, 120_000);

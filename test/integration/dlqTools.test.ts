@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { main } from '../../cli/main';
+import { freePort } from '../../local/servers';
 import { listAllObjects } from '../../ops/auditSources';
 import type { DlqRow } from '../../ops/dlqRows';
 import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
@@ -186,10 +187,11 @@ describe('pipeline dlq against the embedded SQS server', () => {
   });
 
   test('without a running stack: exit code 1 and what to do', async () => {
-    const nowhere = 'http://127.0.0.1:9';
+    // A port the OS just handed out and nothing listens on: a fixed one (such as 9) may be in use here.
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
     const run = await pipeline(['dlq', 'list'], { s3: nowhere, sqs: nowhere });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/cannot reach the local stack at http:\/\/127\.0\.0\.1:9 \(is the local stack running\? `npm start`\)/);
+    expect(run.stderr).toContain(`cannot reach the local stack at ${nowhere} (is the local stack running? \`npm start\`)`);
   });
 });
 

@@ -7,6 +7,7 @@ import { declaredConfig } from '../../shared/config';
 import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
 import { type FaultProxy, startFaultProxy } from '../helpers/faultProxy';
 import { type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
+import { waitFor } from '../helpers/waitFor';
 
 /**
  * Injected faults against the real resize handler over real HTTP: S3 errors and dropped
@@ -422,11 +423,6 @@ describe('awkward object keys', () => {
   });
 });
 
-/** Polls until `check` holds (at most ~10 s). */
-const until = async (check: () => boolean | Promise<boolean>) => {
-  for (let i = 0; i < 200 && !(await check()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-};
-
 // Races and stalls found by fault injection: each of these failed before the fix named in its test.
 
 test('an overwrite racing an earlier event: the thumbnails end from the newest version (or the record is retried)', async () => {
@@ -438,7 +434,8 @@ test('an overwrite racing an earlier event: the thumbnails end from the newest v
   ];
   proxy.inject({ fault: 'stall', method: 'PUT', path: `/thumbnails/1024/${key}`, times: 1 });
   const first = slow(sqsEvent(v1.body), lambdaContext()); // downloads v1, hangs on its marker write
-  await until(() => proxy.stalled === 1);
+  // The race only exists once the slow run hangs: going on without it would test something else.
+  await waitFor(() => proxy.stalled === 1, 20_000, 'the slow run to hang on its marker write');
   const v2 = await uploadAndEvent(key, images[2]); // the object is overwritten meanwhile
   expect((await fast(sqsEvent(v2.body), lambdaContext())).batchItemFailures).toEqual([]);
   proxy.release();
@@ -459,7 +456,7 @@ test('a deletion racing an earlier creation event: no thumbnails outlive their s
   ];
   proxy.inject({ fault: 'stall', method: 'PUT', path: `/thumbnails/1024/${key}`, times: 1 });
   const created = slow(sqsEvent(v1.body), lambdaContext());
-  await until(() => proxy.stalled === 1);
+  await waitFor(() => proxy.stalled === 1, 20_000, 'the slow run to hang on its marker write');
   await harness.s3.send(new DeleteObjectCommand({ Bucket: 'uploads', Key: key }));
   const removed = s3NotificationBody({ bucket: 'uploads', key, eventName: 'ObjectRemoved:Delete' });
   expect((await fast(sqsEvent(removed), lambdaContext())).batchItemFailures).toEqual([]);

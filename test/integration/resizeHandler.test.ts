@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { freePort } from '../../local/servers';
 import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
 import { CORPUS, type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
 
@@ -21,6 +22,8 @@ const uploadAndEvent = async (key: string, body: Buffer) => {
   return s3NotificationBody({ bucket: 'uploads', key, eTag, size: body.length });
 };
 const dlqMessages = () => harness.drain(harness.servers.queueUrls.resizeDlq);
+/** An S3 endpoint nothing answers on: a port the OS just handed out, not a fixed one (such as 9) that may be in use. */
+const unreachableEndpoint = async () => `http://127.0.0.1:${await freePort()}`;
 const attribute = (message: { MessageAttributes?: Record<string, { StringValue?: string }> }, name: string) =>
   message.MessageAttributes?.[name]?.StringValue;
 
@@ -121,7 +124,7 @@ describe('resize handler against the embedded S3 and SQS', () => {
   });
 
   test('S3 unreachable: the record fails alone as transient and nothing reaches the DLQ', async () => {
-    const unreachable = harness.loadHandler(HANDLER, { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9' });
+    const unreachable = harness.loadHandler(HANDLER, { AWS_ENDPOINT_URL_S3: await unreachableEndpoint() });
     const body = s3NotificationBody({ bucket: 'uploads', key: 'holiday/photo.jpg', size: photo.length });
     const event = sqsEvent(body);
     const response = await unreachable(event, lambdaContext());
@@ -130,7 +133,7 @@ describe('resize handler against the embedded S3 and SQS', () => {
   });
 
   test('a transient failure on the last allowed attempt is dead-lettered with its reason, not dropped', async () => {
-    const unreachable = harness.loadHandler(HANDLER, { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9' });
+    const unreachable = harness.loadHandler(HANDLER, { AWS_ENDPOINT_URL_S3: await unreachableEndpoint() });
     const body = s3NotificationBody({ bucket: 'uploads', key: 'holiday/photo.jpg', size: photo.length });
     const response = await unreachable({ Records: [sqsRecord(body, 5)] }, lambdaContext());
     expect(response.batchItemFailures).toEqual([]);
