@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { MODELS_DIR, seedDirectory } from '../../local/samples';
 import { freePort } from '../../local/servers';
 import { startTestStack, type TestStack } from '../helpers/localStack';
 import { waitFor } from '../helpers/waitFor';
@@ -269,4 +270,30 @@ test('start with S3_PORT on a port something listens on: exit code 1, one line n
   } finally {
     await new Promise((resolve) => squatter.close(resolve));
   }
+});
+
+describe('a plain command finds the running stack by its state file', () => {
+  // A stack on free ports with other sizes, as `S3_PORT=... SQS_PORT=... THUMBNAIL_SIZES=128,640 npm start` runs it.
+  let t: TestStack;
+  beforeAll(async () => {
+    t = await startTestStack({ env: { THUMBNAIL_SIZES: '128,640' }, seed: false });
+    await seedDirectory(t.s3, 'models', MODELS_DIR);
+  }, 60_000);
+  afterAll(() => t?.stop());
+
+  test('upload --wait waits for the sizes the stack writes, and audit reads its buckets and queues, with no port given', async () => {
+    const env = { PIPELINE_STATE_DIR: t.stateDir };
+    const upload = await pipeline(['upload', path.join(SAMPLES, 'landscape.jpg'), '--prefix', 'state-file', '--wait'], env);
+    expect(upload.code).toBe(0);
+    expect(upload.stderr).toContain('640/state-file/landscape.jpg.webp');
+    expect(upload.stderr).toContain('128/state-file/landscape.jpg.webp');
+    expect(upload.stderr).not.toContain('1024/');
+    await t.waitFor(() => t.exists('thumbnails', 'predictions/state-file/landscape.jpg.json'), 30_000, 'the prediction');
+
+    const audit = await pipeline(['audit', '--json', '--grace-seconds', '0'], env);
+    expect(audit.code).toBe(0);
+    const report = JSON.parse(audit.stdout);
+    expect(report.summary).toMatchObject({ uploads: 1, complete: 1, missing: 0 });
+    expect(audit.stderr).not.toContain('cannot reach');
+  });
 });
