@@ -2,6 +2,7 @@ import { FUNCTIONS } from '../functions/registry';
 import { isKnownReason, REASON_CODES } from '../ops/reasons';
 import { type OutputFormat, parseFormat, parseSizes } from '../shared/config';
 import { ConfigError } from '../shared/errors';
+import { checkNumber, type NumberRule } from '../shared/validate';
 
 /** A mistake on the command line: the message says what to fix; main prints it with the command's usage. */
 export class UsageError extends Error {
@@ -66,6 +67,20 @@ export function parseArgv(argv: readonly string[], spec: OptionSpec, command?: s
 }
 
 const str = (value: string | boolean | undefined) => (typeof value === 'string' ? value : undefined);
+
+/**
+ * A numeric option through the one validation helper: `--name: expected <rule>, got <value>`.
+ * Underscores group digits (`--images-per-month 2_500_000`). Undefined when the option is absent.
+ */
+export function numberOption(value: string | boolean | undefined, name: string, rule: NumberRule, command: string): number | undefined {
+  if (value === undefined) return undefined;
+  const raw = typeof value === 'string' ? value.replace(/_/g, '') : value;
+  return checkNumber(
+    raw,
+    { ...rule, fromString: true },
+    (problem) => new UsageError(`--${name}: ${problem.replace(/"[^"]*"$/, JSON.stringify(value))}`, command),
+  );
+}
 
 export type FunctionName = string;
 const FUNCTION_NAMES: readonly FunctionName[] = FUNCTIONS.map((fn) => fn.name);
@@ -139,13 +154,8 @@ export function parseResizeArgs(argv: readonly string[]): ResizeArgs & { help?: 
     if (error instanceof ConfigError) throw new UsageError(error.message.replace('Invalid configuration ', ''), 'resize');
     throw error;
   }
-  if (options.quality !== undefined) {
-    const quality = Number(options.quality);
-    if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
-      throw new UsageError(`--quality must be a whole number from 1 to 100, got ${JSON.stringify(options.quality)}`, 'resize');
-    }
-    result.quality = quality;
-  }
+  const quality = numberOption(options.quality, 'quality', { integer: true, min: 1, max: 100 }, 'resize');
+  if (quality !== undefined) result.quality = quality;
   return result;
 }
 
@@ -279,14 +289,7 @@ export function parseAuditArgs(argv: readonly string[]): AuditArgs | { help: tru
   if (options.help) return { help: true };
   if (positionals.length > 0) throw new UsageError(`audit takes no arguments, got ${JSON.stringify(positionals[0])}`, 'audit');
   const outputs = oneOf(str(options.outputs), AUDIT_OUTPUTS, 'outputs', 'audit') ?? 'all';
-  let graceSeconds = DEFAULT_GRACE_SECONDS;
-  const grace = str(options['grace-seconds']);
-  if (grace !== undefined) {
-    graceSeconds = Number(grace);
-    if (grace.trim() === '' || !Number.isInteger(graceSeconds) || graceSeconds < 0) {
-      throw new UsageError(`--grace-seconds must be a whole number of seconds (0 or more), got ${JSON.stringify(grace)}`, 'audit');
-    }
-  }
+  const graceSeconds = numberOption(options['grace-seconds'], 'grace-seconds', { integer: true, min: 0 }, 'audit') ?? DEFAULT_GRACE_SECONDS;
   const uploadsBucket = nonEmptyOption(options, 'uploads-bucket', 'audit');
   const thumbnailsBucket = nonEmptyOption(options, 'thumbnails-bucket', 'audit');
   return {

@@ -6,7 +6,7 @@ import type * as ImageReport from '../../scripts/bench/images/report';
 import type * as ImageRun from '../../scripts/bench/images/run';
 import type * as Tools from '../../scripts/bench/images/tools';
 import type { Threading } from '../../scripts/bench/images/worker';
-import { parseArgv, UsageError } from '../args';
+import { numberOption, parseArgv, UsageError } from '../args';
 import { EXIT, reportFailure } from '../errors';
 import type { Output } from '../output';
 
@@ -60,13 +60,8 @@ pipeline bench --cold-start [--runs N] [--repackage] [--json]
   Timings depend on the machine and its load; nothing here is asserted by the test suite.
   Exit code: 0 done, 1 could not run (a missing program is named with its install command), 64 bad arguments.`;
 
-function positiveInteger(value: string | boolean | undefined, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (value === undefined) return undefined;
-  const number = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!(number >= 1 && number <= max))
-    throw new UsageError(`--${name} must be a whole number from 1 to ${max}, got ${JSON.stringify(value)}`, 'bench');
-  return number;
-}
+const positiveInteger = (value: string | boolean | undefined, name: string, max?: number) =>
+  numberOption(value, name, { integer: true, min: 1, max }, 'bench');
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs | { help: true } {
   const { positionals, options } = parseArgv(

@@ -4,7 +4,7 @@ import { FUNCTIONS, type FunctionDefinition, functionNamed } from '../../functio
 import { type CostReport, computeCost } from '../../ops/cost';
 import { ARCHS, type Arch, PRICES } from '../../ops/prices';
 import { declaredConfig } from '../../shared/config';
-import { parseArgv, UsageError } from '../args';
+import { numberOption, parseArgv, UsageError } from '../args';
 import type { Output } from '../output';
 
 /** `pipeline cost`: monthly AWS cost of the resize and predict paths from a time per image and the price table. */
@@ -52,14 +52,8 @@ ${FUNCTIONS.filter((fn) => fn !== RESIZE)
   Below 1,769 MB a function gets that fraction of a vCPU, so the billed time is the measured time
   x 1769 / memory. Exit code: 0 printed, 1 failed, 64 bad arguments.`;
 
-function positive(value: string | boolean | undefined, name: string, integer: boolean): number | undefined {
-  if (value === undefined) return undefined;
-  const number = typeof value === 'string' && value.trim() !== '' ? Number(value.replace(/_/g, '')) : NaN;
-  if (!Number.isFinite(number) || number <= 0 || (integer && !Number.isInteger(number))) {
-    throw new UsageError(`--${name} must be a positive ${integer ? 'whole number' : 'number'}, got ${JSON.stringify(value)}`, 'cost');
-  }
-  return number;
-}
+const positive = (value: string | boolean | undefined, name: string, integer: boolean) =>
+  numberOption(value, name, { integer, above: 0 }, 'cost');
 
 export function parseCostArgs(argv: readonly string[]): CostArgs | { help: true } {
   const { positionals, options } = parseArgv(

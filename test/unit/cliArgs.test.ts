@@ -143,7 +143,7 @@ describe('resize', () => {
     [['a.jpg', '--out', 'o', '--sizes', '256,abc'], /--sizes: expected a whole number/],
     [['a.jpg', '--out', 'o', '--sizes', '256,256'], /--sizes: sizes repeat/],
     [['a.jpg', '--out', 'o', '--format', 'gif'], /--format: expected one of webp, jpeg, avif/],
-    [['a.jpg', '--out', 'o', '--quality', '101'], /--quality must be a whole number from 1 to 100/],
+    [['a.jpg', '--out', 'o', '--quality', '101'], /--quality: expected a whole number between 1 and 100, got "101"/],
   ])('%j is a usage error', (argv, message) => {
     expect(() => parseResizeArgs(argv)).toThrow(message);
   });
@@ -247,9 +247,9 @@ describe('audit', () => {
 
   test.each([
     [['--outputs', 'predictions'], /--outputs must be one of thumbnails, all/],
-    [['--grace-seconds', '-1'], /--grace-seconds must be a whole number/],
-    [['--grace-seconds', '1.5'], /--grace-seconds must be a whole number/],
-    [['--grace-seconds='], /--grace-seconds must be a whole number/],
+    [['--grace-seconds', '-1'], /--grace-seconds: expected a whole number of at least 0/],
+    [['--grace-seconds', '1.5'], /--grace-seconds: expected a whole number of at least 0/],
+    [['--grace-seconds='], /--grace-seconds: expected a whole number of at least 0/],
     [['--uploads-bucket='], /--uploads-bucket must not be empty/],
     [['now'], /audit takes no arguments/],
   ])('%j is a usage error', (argv, message) => {

@@ -169,9 +169,9 @@ describe('pipeline cost arguments', () => {
 
   test.each([
     [['--arch', 'arm'], /--arch must be one of arm64, x86_64/],
-    [['--images-per-month', '0'], /positive whole number/],
-    [['--images-per-month', '1.5'], /positive whole number/],
-    [['--ms-per-image', 'fast'], /positive number/],
+    [['--images-per-month', '0'], /--images-per-month: expected a whole number above 0/],
+    [['--images-per-month', '1.5'], /--images-per-month: expected a whole number above 0/],
+    [['--ms-per-image', 'fast'], /--ms-per-image: expected a number above 0, got "fast"/],
     [['--memory', '64'], /128 to 10240/],
     [['--images-per-invocation', '11'], /batch size/],
     [['extra'], /no arguments/],
