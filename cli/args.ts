@@ -170,10 +170,10 @@ export const DLQ_NAMES: readonly string[] = [...FUNCTION_NAMES, 'delivery'];
 export type DlqName = string;
 /** The DLQs a redrive can empty: the delivery DLQ's messages have no single source queue. */
 export const REDRIVE_NAMES: readonly string[] = FUNCTION_NAMES;
-export type RedriveName = string;
+type RedriveName = string;
 
 /** Where the operations commands look: the local stack (default) or, with --aws, a deployed stage. */
-export interface TargetArgs {
+interface TargetArgs {
   aws: boolean;
   /** The deployed stage whose CloudFormation outputs name the buckets and queues (default dev). */
   stage?: string;
@@ -264,8 +264,8 @@ export function parseDlqArgs(argv: readonly string[]): DlqArgs | { help: true } 
   throw new UsageError(`unknown dlq action ${JSON.stringify(action)}; actions: list, redrive`, 'dlq');
 }
 
-export const AUDIT_OUTPUTS = ['thumbnails', 'all'] as const;
-export type AuditOutputs = (typeof AUDIT_OUTPUTS)[number];
+const AUDIT_OUTPUTS = ['thumbnails', 'all'] as const;
+type AuditOutputs = (typeof AUDIT_OUTPUTS)[number];
 export const DEFAULT_GRACE_SECONDS = 120;
 
 export interface AuditArgs extends TargetArgs {
@@ -336,7 +336,7 @@ export function parseModelArgs(argv: readonly string[]): ModelUploadArgs & { hel
   return { dir: rest[0], ...text('name'), ...text('version'), ...text('bucket'), ...(options.aws === true && { aws: true }) };
 }
 
-export const COMMANDS = ['start', 'upload', 'replay', 'resize', 'predict', 'model', 'dlq', 'audit', 'bench', 'cost', 'help'] as const;
+const COMMANDS = ['start', 'upload', 'replay', 'resize', 'predict', 'model', 'dlq', 'audit', 'bench', 'cost', 'help'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Splits `pipeline <command> [args]`; no command, `help`, `--help` and `-h` all mean help. */

@@ -139,7 +139,7 @@ export function describeError(error: unknown): string {
 }
 
 /** The stack trace (with its causes), for DEBUG=1. */
-export function stackOf(error: unknown): string {
+function stackOf(error: unknown): string {
   const lines: string[] = [];
   for (const e of chain(error)) lines.push(e.stack ?? `${e.name}: ${e.message}`);
   return lines.length > 0 ? lines.join('\nCaused by: ') : String(error);

@@ -3,7 +3,7 @@
 export type Ref = { Ref: string };
 export type GetAtt = { 'Fn::GetAtt': [string, string] };
 export type Sub = { 'Fn::Sub': string };
-export type Intrinsic = Ref | GetAtt | Sub;
+type Intrinsic = Ref | GetAtt | Sub;
 
 export type CfnValue = string | number | boolean | Intrinsic | CfnValue[] | { [key: string]: CfnValue };
 

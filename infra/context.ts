@@ -26,6 +26,6 @@ export interface StackContext {
  * The stage that runs against the embedded S3/SQS of `npm start`: literal names and URLs only,
  * since `serverless invoke local` would ask CloudFormation for any `Ref`.
  */
-export const LOCAL_STAGE = 'local';
+const LOCAL_STAGE = 'local';
 
 export const isLocal = (context: StackContext) => context.stage === LOCAL_STAGE;

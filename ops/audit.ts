@@ -22,9 +22,9 @@ import { formatTable, shortTime } from './dlqRows';
  * An upload takes its worst family's status.
  */
 
-export type AuditStatus = 'complete' | 'dead-lettered' | 'pending' | 'missing';
+type AuditStatus = 'complete' | 'dead-lettered' | 'pending' | 'missing';
 export type OutputFamily = OutputFamilyName;
-export type OutputsOption = 'thumbnails' | 'all';
+type OutputsOption = 'thumbnails' | 'all';
 
 export interface UploadObject {
   key: string;
@@ -55,7 +55,7 @@ export interface AuditInput extends AuditRules {
   queueDepths: Partial<Record<OutputFamily, number>>;
 }
 
-export interface FamilyResult {
+interface FamilyResult {
   family: OutputFamily;
   status: AuditStatus;
   detail: string;
@@ -65,7 +65,7 @@ export interface FamilyResult {
   pendingBecause?: 'grace' | 'queue';
 }
 
-export interface AuditEntry {
+interface AuditEntry {
   key: string;
   eTag?: string;
   lastModified?: string;

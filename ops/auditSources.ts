@@ -15,7 +15,7 @@ import { type DlqRow, parseDlqMessage } from './dlqRows';
 import { peekQueue, queueDepth, type ScanOptions } from './scanQueue';
 
 /** The function that writes an output family: its queue holds the family's in-flight work, its DLQ the failures. */
-export interface FamilySource {
+interface FamilySource {
   family: OutputFamily;
   functionName: string;
   queueUrl: string;

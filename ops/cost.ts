@@ -12,7 +12,7 @@ import { type Arch, PRICES, type Prices } from './prices';
  */
 
 /** Lambda gives a function one full vCPU at 1,769 MB, and CPU in proportion to memory below that (AWS documentation). */
-export const FULL_VCPU_MB = 1769;
+const FULL_VCPU_MB = 1769;
 
 export interface PathProfile {
   name: string;
@@ -31,7 +31,7 @@ export interface CostInputs {
   paths: PathProfile[];
 }
 
-export interface PathCost {
+interface PathCost {
   name: string;
   memoryMb: number;
   msPerImageMeasured: number;

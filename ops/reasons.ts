@@ -115,8 +115,6 @@ export const DERIVED_REASONS = {
   },
 } as const satisfies Record<string, ReasonInfo>;
 
-export type DerivedReason = keyof typeof DERIVED_REASONS;
-
 export const REASONS: Readonly<Record<string, ReasonInfo>> = { ...PERMANENT, ...TRANSIENT, ...DERIVED_REASONS };
 
 export const REASON_CODES: readonly string[] = Object.keys(REASONS);

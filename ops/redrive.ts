@@ -52,7 +52,7 @@ export const matchesReason = (row: DlqRow, reason: string | undefined) => reason
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class MoveTaskError extends Error {
+class MoveTaskError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'MoveTaskError';
@@ -65,7 +65,7 @@ export class MoveTaskError extends Error {
  * still running at the deadline, and lets the service's refusal to start one propagate (the caller
  * falls back to receive/send/delete).
  */
-export async function moveWithTask(
+async function moveWithTask(
   sqs: SQSClient,
   dlqUrl: string,
   sourceUrl: string,
@@ -108,7 +108,7 @@ export async function moveWithTask(
  * worst in both queues (the pipeline is idempotent), never in neither. Messages that do not match
  * the reason filter stay in the DLQ.
  */
-export async function moveByResending(request: RedriveRequest): Promise<Pick<RedriveResult, 'moved' | 'rows' | 'notDeleted'>> {
+async function moveByResending(request: RedriveRequest): Promise<Pick<RedriveResult, 'moved' | 'rows' | 'notDeleted'>> {
   const { sqs, dlqUrl, sourceUrl, context, reason } = request;
   const rows: DlqRow[] = [];
   let notDeleted = 0;

@@ -98,7 +98,7 @@ export async function scanQueue(sqs: SQSClient, queueUrl: string, visit: Visit, 
 }
 
 /** Makes held messages visible again. A handle that no longer works belongs to a message that is visible already. */
-export async function releaseMessages(sqs: SQSClient, queueUrl: string, receiptHandles: readonly string[]): Promise<void> {
+async function releaseMessages(sqs: SQSClient, queueUrl: string, receiptHandles: readonly string[]): Promise<void> {
   for (let start = 0; start < receiptHandles.length; start += 10) {
     const chunk = receiptHandles.slice(start, start + 10);
     try {

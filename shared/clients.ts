@@ -10,7 +10,7 @@ type Env = Record<string, string | undefined>;
  * local call fail. Remote endpoints (MinIO elsewhere, real AWS) use the normal credential chain.
  */
 const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/i;
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const credentialsFor = (endpoint: string) => (LOOPBACK.test(endpoint) ? LOCAL_CREDENTIALS : undefined);
 
 /**
@@ -48,7 +48,7 @@ export function sqsClientOptions(env: Env = process.env) {
  * alone: the worst case is the SDK's 3 attempts x 5 s, well inside the 30 s function timeout. The
  * socket timeout is an idle timeout, so a large download that keeps flowing is not cut.
  */
-export const HTTP_TIMEOUTS = { connectionTimeout: 2000, socketTimeout: 5000 };
+const HTTP_TIMEOUTS = { connectionTimeout: 2000, socketTimeout: 5000 };
 
 export const createS3Client = (env: Env = process.env) => new S3Client({ ...s3ClientOptions(env), requestHandler: HTTP_TIMEOUTS });
 export const createSqsClient = (env: Env = process.env) => new SQSClient({ ...sqsClientOptions(env), requestHandler: HTTP_TIMEOUTS });

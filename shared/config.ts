@@ -46,7 +46,7 @@ export interface PipelineConfig {
   functions: Record<string, FunctionSettings>;
 }
 
-export interface QueueSettings {
+interface QueueSettings {
   maxReceiveCount: number;
   visibilityTimeoutSeconds: number;
   dlqRetentionSeconds: number;

@@ -26,8 +26,6 @@ export const ENV = {
   logLevel: 'LOG_LEVEL',
 } as const;
 
-export type EnvName = (typeof ENV)[keyof typeof ENV];
-
 /**
  * Each function's own DLQ, by function name (`RESIZE_DLQ_URL`): the local stack runs every handler
  * in one process, so one shared name could not point each at its own queue.

@@ -8,7 +8,7 @@ import { type Observability, traced } from './observability';
  * Lambda could otherwise outlast the timeout, and a timed-out invocation fails the whole batch
  * with no reason recorded. Unstarted records fail alone and the queue redelivers them.
  */
-export const MIN_REMAINING_MS_TO_START = 5000;
+const MIN_REMAINING_MS_TO_START = 5000;
 
 /**
  * Wraps a per-record function into an SQS-triggered Lambda handler with a partial batch response:
@@ -47,7 +47,7 @@ export function createSqsBatchHandler(observability: Observability, handleRecord
  * hides a failure from a script or a person skimming the output: there (IS_LOCAL is its marker,
  * never set on Lambda) a partial failure also sets the exit code and says so on stderr.
  */
-export function reportFailuresToInvokeLocal(response: SQSBatchResponse, records: number, env: NodeJS.ProcessEnv = process.env): void {
+function reportFailuresToInvokeLocal(response: SQSBatchResponse, records: number, env: NodeJS.ProcessEnv = process.env): void {
   const failed = response.batchItemFailures.length;
   if (env.IS_LOCAL !== 'true' || failed === 0) return;
   process.exitCode = 1;

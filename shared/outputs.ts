@@ -11,7 +11,7 @@ import { normalizeETag } from './events';
 
 /** S3's hard limit on a key, in UTF-8 bytes. */
 export const MAX_S3_KEY_BYTES = 1024;
-export const PREDICTIONS_PREFIX = 'predictions/';
+const PREDICTIONS_PREFIX = 'predictions/';
 
 export type OutputFamilyName = 'thumbnails' | 'prediction';
 
@@ -24,7 +24,7 @@ function withinKeyLimit(key: string, what: string): string {
 }
 
 /** `<size>/<source key>.<format>`: deterministic, so a duplicate delivery overwrites rather than adds. */
-export const thumbnailKey = (size: number, sourceKey: string, format: OutputFormat) => `${size}/${sourceKey}.${format}`;
+const thumbnailKey = (size: number, sourceKey: string, format: OutputFormat) => `${size}/${sourceKey}.${format}`;
 
 /**
  * Keys for every size, largest first. A source key near S3's limit cannot take the prefix and
@@ -73,7 +73,7 @@ export const METADATA = {
 } as const;
 
 /** S3 user metadata travels in HTTP headers, which must be ASCII: the source key is stored URL-encoded. */
-export const encodeMetadataValue = (value: string) => encodeURIComponent(value);
+const encodeMetadataValue = (value: string) => encodeURIComponent(value);
 
 /** The metadata that ties an output to the source version it was made from, plus what the output adds. */
 export function outputMetadata(

@@ -17,7 +17,7 @@ export function assertReadableSource(event: S3ObjectEvent, config: PipelineConfi
  * Downloads the uploaded object every function starts from, refusing it before any transfer when
  * the event already says it is too large. Undefined when the object has since been deleted.
  */
-export async function downloadSource(
+async function downloadSource(
   event: S3ObjectEvent,
   deps: { config: PipelineConfig; s3: S3Client; tracer: Tracer },
 ): Promise<DownloadedObject | undefined> {
@@ -30,7 +30,7 @@ export async function downloadSource(
 }
 
 /** How many times a run starts over because the source changed under it, before it lets the queue retry. */
-export const MAX_SOURCE_CHANGES = 3;
+const MAX_SOURCE_CHANGES = 3;
 
 /**
  * Writes outputs from the current source, then checks with a HEAD that the source is still the

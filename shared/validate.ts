@@ -15,7 +15,7 @@ export interface NumberRule {
   fromString?: boolean;
 }
 
-export function describeNumber(rule: NumberRule): string {
+function describeNumber(rule: NumberRule): string {
   const kind = rule.integer ? 'a whole number' : 'a number';
   const low = rule.above !== undefined ? `above ${rule.above}` : rule.min !== undefined ? `${rule.min}` : undefined;
   if (rule.above !== undefined) return rule.max === undefined ? `${kind} ${low}` : `${kind} ${low} and up to ${rule.max}`;

@@ -19,7 +19,7 @@ const THREADINGS: readonly Threading[] = ['single', 'default'];
 /** Where the results are kept (git-ignored), beside the fetched images. */
 const BENCH_CACHE = path.resolve(__dirname, '..', '..', '.cache', 'bench');
 
-export type BenchMode = 'images' | 'e2e' | 'cold-start';
+type BenchMode = 'images' | 'e2e' | 'cold-start';
 
 export interface BenchArgs {
   mode: BenchMode;
@@ -113,7 +113,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | { help: tru
 }
 
 /** Where each mode keeps its latest result (git-ignored). */
-export const LAST_RESULT_FILES: Record<BenchMode, string> = {
+const LAST_RESULT_FILES: Record<BenchMode, string> = {
   images: path.join(BENCH_CACHE, 'last.json'),
   e2e: path.join(BENCH_CACHE, 'last-e2e.json'),
   'cold-start': path.join(BENCH_CACHE, 'last-cold-start.json'),

@@ -10,12 +10,12 @@ import type { Output } from '../output';
 /** `pipeline cost`: monthly AWS cost of the resize and predict paths from a time per image and the price table. */
 
 /** Where `npm run bench` leaves its latest image result. */
-export const LAST_BENCH_FILE = path.resolve(__dirname, '..', '..', '.cache', 'bench', 'last.json');
+const LAST_BENCH_FILE = path.resolve(__dirname, '..', '..', '.cache', 'bench', 'last.json');
 const RESIZE = functionNamed('resize');
 /** Without a benchmark result: the registry's figure for the resize function. */
 export const DEFAULT_RESIZE_MS = RESIZE.cost.defaultMsPerImage.ms;
 /** The option that gives a function's time per image: `--ms-per-image` for resize (what the benchmark measures), `--<name>-ms-per-image` for the others. */
-export const msFlag = (fn: FunctionDefinition) => (fn === RESIZE ? 'ms-per-image' : `${fn.name}-ms-per-image`);
+const msFlag = (fn: FunctionDefinition) => (fn === RESIZE ? 'ms-per-image' : `${fn.name}-ms-per-image`);
 export const DEFAULT_IMAGES_PER_MONTH = 1_000_000;
 
 export interface CostArgs {

@@ -20,7 +20,7 @@ import { type Output, rejectionResult } from '../output';
 import { localClientEnv } from '../target';
 import { EXIT_REJECTED } from './resize';
 
-export const DEMO_MODEL_DIR = path.resolve(__dirname, '../../models/shapes/1');
+const DEMO_MODEL_DIR = path.resolve(__dirname, '../../models/shapes/1');
 
 /** s3:// URIs are read from the local stack unless AWS_ENDPOINT_URL_S3 points elsewhere. */
 async function loadModelFiles(model: string): Promise<ModelFiles> {

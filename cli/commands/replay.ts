@@ -17,7 +17,7 @@ import { localClientEnv } from '../target';
 
 const local = declaredConfig.local;
 
-export class ReplayError extends Error {}
+class ReplayError extends Error {}
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -25,7 +25,7 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
  * The event to replay: an SQS event as Lambda delivers it (events/*.json), or a bare S3
  * notification (e.g. a DLQ message body), which is wrapped into a one-record SQS event.
  */
-export function toSqsEvent(parsed: unknown, functionName: FunctionName, now = Date.now()): SQSEvent {
+function toSqsEvent(parsed: unknown, functionName: FunctionName, now = Date.now()): SQSEvent {
   if (!isObject(parsed)) throw new ReplayError('the event file does not hold a JSON object');
   const records = parsed.Records;
   const isSqsEvent =
@@ -60,14 +60,14 @@ export function toSqsEvent(parsed: unknown, functionName: FunctionName, now = Da
 }
 
 /** --function, else the function whose queue the records' eventSourceARN names, else the first function (resize). */
-export function functionFor(event: SQSEvent, requested?: FunctionName): FunctionName {
+function functionFor(event: SQSEvent, requested?: FunctionName): FunctionName {
   if (requested) return requested;
   const queue = event.Records[0]?.eventSourceARN?.split(':').pop();
   return FUNCTIONS.find((fn) => queueName(fn.name) === queue)?.name ?? FUNCTIONS[0].name;
 }
 
 /** Checks that the pipeline's local stack answers on the endpoints; throws a ReplayError that says how to fix it. */
-export async function assertStackRunning(endpoints: { s3Endpoint: string; sqsEndpoint: string }): Promise<void> {
+async function assertStackRunning(endpoints: { s3Endpoint: string; sqsEndpoint: string }): Promise<void> {
   const env = localStackEnv(endpoints);
   const quick = { maxAttempts: 1, requestHandler: { connectionTimeout: 1500, requestTimeout: 3000 } };
   const s3 = new S3Client({ ...s3ClientOptions(env), ...quick });

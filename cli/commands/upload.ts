@@ -14,7 +14,7 @@ const WAIT_TIMEOUT_MS = 60_000;
 type Env = Record<string, string | undefined>;
 
 /** Where uploads go: real AWS with --aws, else AWS_ENDPOINT_URL_S3 when set, else the local stack. */
-export function uploadTarget(args: Pick<UploadArgs, 'aws' | 'bucket'>, env: Env = process.env) {
+function uploadTarget(args: Pick<UploadArgs, 'aws' | 'bucket'>, env: Env = process.env) {
   const bucket = args.bucket ?? env.UPLOADS_BUCKET ?? (args.aws ? undefined : declaredConfig.local.buckets.uploads);
   if (args.aws) return { bucket, endpoint: 'AWS', local: false, clientEnv: env };
   if (env.AWS_ENDPOINT_URL_S3) return { bucket, endpoint: env.AWS_ENDPOINT_URL_S3, local: false, clientEnv: env };

@@ -11,7 +11,7 @@ export const CONTENT_TYPES: Record<OutputFormat, string> = {
  * libwebp's method (0 fastest .. 6 smallest): 2 halves the encoder CPU of sharp's default 4 for
  * about 2% more bytes (the effort sweep in notes/perf.md).
  */
-export const WEBP_EFFORT = 2;
+const WEBP_EFFORT = 2;
 
 /** Applies the output encoder. JPEG has no alpha channel, so transparency is flattened onto white. */
 export function encodeAs(pipeline: Sharp, format: OutputFormat, quality: number): Sharp {

@@ -11,7 +11,7 @@ import { countTiffDirectories } from './tiffDirectories';
  * pixels (within the pixel limit) peaked at 15 GB RSS and 45 s. 65535 is the largest edge a JPEG or
  * GIF can declare (WebP: 16383), so only PNG and TIFF can exceed it.
  */
-export const MAX_INPUT_EDGE = 65535;
+const MAX_INPUT_EDGE = 65535;
 
 /**
  * The pixel limit is sized for 8-bit RGBA (4 bytes a pixel); deeper or wider pixels count for more.
@@ -20,7 +20,7 @@ export const MAX_INPUT_EDGE = 65535;
  * interlaced 16-bit RGBA PNG of 10000x10000 peaked at 969 MB RSS, and a 17 KB float RGBA TIFF of
  * 65535x1525 at 1 GB.
  */
-export const BYTES_PER_LIMIT_PIXEL = 4;
+const BYTES_PER_LIMIT_PIXEL = 4;
 const BYTES_PER_SAMPLE: Record<string, number> = {
   uchar: 1,
   char: 1,

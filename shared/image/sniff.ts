@@ -1,11 +1,11 @@
 import { PermanentError } from '../errors';
 
 /** Raster formats the pipeline decodes. Vector and document formats (SVG, PDF) can reference other files, so they are refused. */
-export const ALLOWED_INPUT_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'] as const;
+const ALLOWED_INPUT_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'] as const;
 export type InputFormat = (typeof ALLOWED_INPUT_FORMATS)[number];
 
 /** Bytes needed to recognise every signature below. */
-export const SNIFF_BYTES = 64;
+const SNIFF_BYTES = 64;
 
 const startsWith = (bytes: Buffer, signature: number[], offset = 0) =>
   bytes.length >= offset + signature.length && signature.every((byte, i) => bytes[offset + i] === byte);

@@ -5,7 +5,7 @@ import { planSizes } from './plan';
 import { type ProbedImage, probeImage } from './probe';
 import { classifySharpError } from './sharpErrors';
 
-export interface Thumbnail {
+interface Thumbnail {
   size: number;
   width: number;
   height: number;

@@ -23,7 +23,7 @@ export interface PredictDependencies {
 }
 
 /** What `predictions/<source key>.json` holds. */
-export interface Prediction {
+interface Prediction {
   source: { bucket: string; key: string; eTag?: string; format: string; width: number; height: number };
   model: { name: string; version: string; uri: string };
   labels: LabelScore[];
