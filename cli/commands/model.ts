@@ -1,8 +1,9 @@
 import path from 'node:path';
+import { checkModel } from '../../ops/modelCheck';
 import { createS3Client } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
 import { type ModelManifest, parseManifest } from '../../shared/predict/manifest';
-import { MANIFEST_FILE, type ModelFiles, readModelDirectory, uploadModelFiles } from '../../shared/predict/modelStore';
+import { MANIFEST_FILE, MODEL_FILE, type ModelFiles, readModelDirectory, uploadModelFiles } from '../../shared/predict/modelStore';
 import type { ModelUploadArgs } from '../args';
 import { connectionFailure, EXIT, LOCAL_STACK_HINT, reportFailure } from '../errors';
 import type { Output } from '../output';
@@ -11,7 +12,8 @@ import { localClientEnv } from '../target';
 const COMMAND = 'model upload';
 
 /**
- * `pipeline model upload`: validates a model folder's manifest and puts it at
+ * `pipeline model upload`: validates a model folder's manifest, loads the graph and runs it once
+ * against the manifest, and only then puts it at
  * `s3://<models bucket>/<name>/<version>/`. `--name` / `--version` override (and are written into)
  * the manifest. The local stack by default, or wherever AWS_ENDPOINT_URL_S3 points; real AWS with --aws.
  * Exit codes: 0 uploaded, 1 failed (a missing file, a bad manifest, the bucket unreachable).
@@ -33,6 +35,12 @@ export async function runModelUpload(args: ModelUploadArgs, output: Output): Pro
     };
   } catch (error) {
     reportFailure(output, COMMAND, error, path.join(args.dir, MANIFEST_FILE));
+    return EXIT.failed;
+  }
+  try {
+    await checkModel(files.model, manifest);
+  } catch (error) {
+    reportFailure(output, COMMAND, error, `${path.join(args.dir, MODEL_FILE)} does not run as its manifest describes`);
     return EXIT.failed;
   }
   const bucket = args.bucket ?? process.env.MODELS_BUCKET ?? declaredConfig.local.buckets.models;

@@ -49,10 +49,9 @@ export async function fetchModelFingerprint(s3: S3Client, location: S3Location):
 
 /** A model folder on disk (the CLI's `--model <dir>`). */
 export async function readModelDirectory(directory: string): Promise<ModelFiles> {
-  const [model, manifestText] = await Promise.all([
-    readFile(path.join(directory, MODEL_FILE)),
-    readFile(path.join(directory, MANIFEST_FILE), 'utf8'),
-  ]);
+  // One after the other, so a missing folder is always reported as its missing graph.
+  const model = await readFile(path.join(directory, MODEL_FILE));
+  const manifestText = await readFile(path.join(directory, MANIFEST_FILE), 'utf8');
   return { model, manifestText, fingerprint: `file:${directory}` };
 }
 

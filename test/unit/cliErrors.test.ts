@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describeError, errorReason, isDebug, reportFailure } from '../../cli/errors';
@@ -142,6 +142,31 @@ describe('a bad model', () => {
     const result = await run(['model', 'upload', dir], await deadStack());
     expect(result.code).toBe(1);
     expectOneLine(result, /^pipeline model upload: .*manifest\.json: Invalid model manifest field "\w+": expected/);
+  });
+
+  const shapesManifest = () => JSON.parse(readFileSync(path.join(ROOT, 'models', 'shapes', '1', 'manifest.json'), 'utf8'));
+
+  test('model upload: an 8-byte model.onnx that is no graph is refused before anything is uploaded', async () => {
+    const dir = modelDir(JSON.stringify(shapesManifest()));
+    writeFileSync(path.join(dir, 'model.onnx'), 'garbage!');
+    const result = await run(['model', 'upload', dir], await deadStack());
+    expect(result.code).toBe(1);
+    // Refused by the check: with the stack down, an attempted upload would say it cannot reach it.
+    expectOneLine(result, new RegExp(`^pipeline model upload: ${path.join(dir, 'model.onnx')} does not run as its manifest describes: .+`));
+    expect(result.err.join('\n')).not.toContain('cannot reach');
+  });
+
+  test.each([
+    ['an input name the graph lacks', { inputName: 'pixels' }, /the graph has no input "pixels"/],
+    ['an output name the graph lacks', { outputName: 'scores' }, /the graph has no output "scores"/],
+    ['another number of labels', { labels: ['a', 'b', 'c'] }, /returns 5 scores but the manifest lists 3 labels/],
+    ['another input size', { width: 64, height: 64 }, /.+/],
+  ])('model upload: a manifest with %s than the graph is refused', async (_, change, message) => {
+    const dir = modelDir(JSON.stringify({ ...shapesManifest(), ...change }));
+    const result = await run(['model', 'upload', dir], await deadStack());
+    expect(result.code).toBe(1);
+    expectOneLine(result, new RegExp(`^pipeline model upload: ${path.join(dir, 'model.onnx')} does not run as its manifest describes: `));
+    expect(result.err.join('\n')).toMatch(message);
   });
 
   test('predict: a model file that is no ONNX graph', async () => {
