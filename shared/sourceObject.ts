@@ -17,7 +17,7 @@ export function assertReadableSource(event: S3ObjectEvent, config: PipelineConfi
  * Downloads the uploaded object every function starts from, refusing it before any transfer when
  * the event already says it is too large. Undefined when the object has since been deleted.
  */
-async function downloadSource(
+export async function downloadSource(
   event: S3ObjectEvent,
   deps: { config: PipelineConfig; s3: S3Client; tracer: Tracer },
 ): Promise<DownloadedObject | undefined> {

@@ -7,7 +7,7 @@ import { probeImage } from '../image/probe';
 import { classifySharpError } from '../image/sharpErrors';
 import { METRICS, MetricUnit, traced } from '../observability';
 import { isOutputOf, METADATA, outputMetadata, predictionKey } from '../outputs';
-import { assertReadableSource, writeFromCurrentSource } from '../sourceObject';
+import { assertReadableSource, downloadSource, writeFromCurrentSource } from '../sourceObject';
 import { deleteObjects, headObjectMetadata, putObject } from '../storage';
 import type { Classifier } from './classifier';
 import type { ModelCache } from './modelCache';
@@ -81,7 +81,13 @@ export async function predictObject(event: S3ObjectEvent, deps: PredictDependenc
   const { config, s3, tracer, metrics, models } = deps;
   assertReadableSource(event, config);
   const key = predictionKey(event.key);
-  const model = await traced(tracer, 'model-load', () => models.get());
+  const model = await traced(tracer, 'model-load', () => models.get()).catch(async (error: unknown) => {
+    // A model that cannot be loaded is retried; an upload that is no image must not be retried with
+    // it, so it is judged first, as the resize function judges it.
+    const source = await downloadSource(event, deps);
+    if (source) await probeImage(source.data, config.limits);
+    throw error;
+  });
   const { manifest } = model.classifier;
   const modelId = `${manifest.name}/${manifest.version}`;
   const eventETag = normalizeETag(event.eTag);

@@ -136,5 +136,15 @@ describe('predict handler against the embedded S3 and SQS', () => {
       expect(attribute(dead, 'failureClass')).toBe('transient');
       expect(attribute(dead, 'errorMessage')).toMatch(messagePattern);
     });
+
+    test('an upload that is not an image is still a permanent not-an-image failure, at once', async () => {
+      const handler = harness.loadHandler(HANDLER, { MODEL_URI: uri });
+      const body = await uploadAndEvent('waiting/notes.txt', Buffer.from('plain text, no image signature'));
+      expect((await handler({ Records: [sqsRecord(body, 1)] }, lambdaContext('predict'))).batchItemFailures).toEqual([]);
+      const [dead, ...rest] = await dlq();
+      expect(rest).toEqual([]);
+      expect(attribute(dead, 'reason')).toBe('not-an-image');
+      expect(attribute(dead, 'failureClass')).toBe('permanent');
+    });
   });
 });
