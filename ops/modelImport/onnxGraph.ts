@@ -27,6 +27,8 @@ export interface ConvOptions {
   pads?: [number, number, number, number];
   /** Channel groups: 1 for a dense convolution, the channel count for a depthwise one. */
   group?: number;
+  /** Spacing between kernel taps: [1, 1] for an ordinary convolution. */
+  dilations?: [number, number];
 }
 
 /** A graph input or output: name and dims, where a string names a free dimension (e.g. the batch). */
@@ -142,7 +144,11 @@ export class OnnxGraphBuilder {
     return to;
   }
 
-  conv(input: string, { weight, bias, strides = [1, 1], pads = [0, 0, 0, 0], group = 1 }: ConvOptions, output?: string): string {
+  conv(
+    input: string,
+    { weight, bias, strides = [1, 1], pads = [0, 0, 0, 0], group = 1, dilations = [1, 1] }: ConvOptions,
+    output?: string,
+  ): string {
     const [outChannels, , kernelH, kernelW] = weight.dims;
     const inputs = [input, this.weight('conv_w', weight)];
     if (bias) {
@@ -153,7 +159,7 @@ export class OnnxGraphBuilder {
       ints('kernel_shape', [kernelH, kernelW]),
       ints('strides', strides),
       ints('pads', pads),
-      ints('dilations', [1, 1]),
+      ints('dilations', dilations),
       int('group', group),
     ];
     return this.op('Conv', inputs, attributes, output);
@@ -204,6 +210,11 @@ export class OnnxGraphBuilder {
   /** Zero padding; `pads` lists every axis's begin, then every axis's end (ONNX's order). */
   pad(input: string, pads: number[], output?: string): string {
     return this.op('Pad', [input, this.int64s('pads', pads)], [], output);
+  }
+
+  /** input[starts:ends] along `axes`. */
+  slice(input: string, starts: number[], ends: number[], axes: number[], output?: string): string {
+    return this.op('Slice', [input, this.int64s('starts', starts), this.int64s('ends', ends), this.int64s('axes', axes)], [], output);
   }
 
   concat(inputs: string[], axis: number, output?: string): string {
