@@ -5,5 +5,5 @@
 export { type ConvertedModel, type ConvertOptions, convertLayersModel, type LayersModelJson } from './convert';
 export { ModelImportError } from './errors';
 export { type ImportedModel, importTfjsModel, type ManifestFields } from './importModel';
-export { readTfjsLayersModel, type TfjsLayersModel } from './loader';
+export { type ReadOptions, readTfjsLayersModel, type TfjsLayersModel } from './loader';
 export { decodeWeights, type WeightData, type WeightSpec, type WeightsGroup } from './weights';

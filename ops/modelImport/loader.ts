@@ -21,14 +21,17 @@ export interface TfjsLayersModel {
   format: 'json' | 'min.js';
 }
 
-const EVALUATION_TIMEOUT_MS = 10_000;
+export interface ReadOptions {
+  /** How long one min.js module may run; default 10 s (nsfwjs's largest shard evaluates in well under 1 s). */
+  evaluationTimeoutMs?: number;
+}
 
 /** What a UMD/CommonJS module assigns to module.exports, evaluated with nothing to reach. */
-export function evaluateModuleExports(source: string, filename: string): unknown {
+export function evaluateModuleExports(source: string, filename: string, timeout = 10_000): unknown {
   const module: { exports: unknown } = { exports: {} };
   const context = vm.createContext({ module, exports: module.exports });
   try {
-    vm.runInContext(source, context, { filename, timeout: EVALUATION_TIMEOUT_MS });
+    vm.runInContext(source, context, { filename, timeout });
   } catch (error) {
     throw new ModelImportError(`${filename} does not evaluate as a module: ${(error as Error).message}`);
   }
@@ -75,14 +78,12 @@ function readJsonForm(dir: string): TfjsLayersModel {
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-function readMinJsForm(dir: string): TfjsLayersModel {
-  const model = checkModel(
-    plain(evaluateModuleExports(readFileSync(path.join(dir, 'model.min.js'), 'utf8'), 'model.min.js')),
-    'model.min.js',
-  );
+function readMinJsForm(dir: string, timeout?: number): TfjsLayersModel {
+  const source = readFileSync(path.join(dir, 'model.min.js'), 'utf8');
+  const model = checkModel(plain(evaluateModuleExports(source, 'model.min.js', timeout)), 'model.min.js');
   const weightData = paths(model.weightsManifest).map((shard) => {
     const file = shardFile(dir, shard, '.min.js');
-    const exported = evaluateModuleExports(readFileSync(file, 'utf8'), path.basename(file));
+    const exported = evaluateModuleExports(readFileSync(file, 'utf8'), path.basename(file), timeout);
     if (typeof exported !== 'string' || !BASE64.test(exported))
       throw new ModelImportError(`${path.basename(file)} does not export the shard's bytes as a base64 string`);
     return toArrayBuffer(Buffer.from(exported, 'base64'));
@@ -91,8 +92,8 @@ function readMinJsForm(dir: string): TfjsLayersModel {
 }
 
 /** The model in `dir`: model.json (preferred) or model.min.js, with its shards. */
-export function readTfjsLayersModel(dir: string): TfjsLayersModel {
+export function readTfjsLayersModel(dir: string, options: ReadOptions = {}): TfjsLayersModel {
   if (existsSync(path.join(dir, 'model.json'))) return readJsonForm(dir);
-  if (existsSync(path.join(dir, 'model.min.js'))) return readMinJsForm(dir);
+  if (existsSync(path.join(dir, 'model.min.js'))) return readMinJsForm(dir, options.evaluationTimeoutMs);
   throw new ModelImportError(`no model.json or model.min.js in ${path.basename(dir)}`);
 }
