@@ -7,7 +7,7 @@
  * so each convolution carries a bias; that is why the count is ~3.49 M, not the paper's 3.50 M.
  */
 
-import { type FloatTensor, OnnxGraphBuilder, samePads } from './onnxExport';
+import { type FloatTensor, OnnxGraphBuilder, samePads } from '../../ops/modelImport/onnxGraph';
 import { createRandom, type Random } from './random';
 
 export const MOBILENET_INPUT = 224;

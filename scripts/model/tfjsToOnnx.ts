@@ -8,7 +8,7 @@
  * exported wrongly.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { type GraphValue, hwioToOihw, OnnxGraphBuilder, samePads } from './onnxExport';
+import { type GraphValue, hwioToOihw, OnnxGraphBuilder, samePads } from '../../ops/modelImport/onnxGraph';
 
 interface LayerConfig {
   activation?: string;

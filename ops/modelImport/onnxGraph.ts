@@ -1,11 +1,10 @@
 /**
- * Writes ONNX graphs from TypeScript with onnx-proto: the one piece of code behind both the demo
- * model's export and the MobileNetV2-sized timing graph.
+ * Writes ONNX graphs from TypeScript with onnx-proto: the one builder behind the demo model's
+ * export, the MobileNetV2-sized timing graph and the TF.js Layers importer.
  *
- * IR version 8, opset 13, and only the operators checked to run in both onnxruntime-node and
- * onnxruntime-web (Conv, Relu, Clip, Add, GlobalAveragePool, Flatten, Gemm, Softmax), so a model
- * written here loads in whichever runtime the predict function ships with.
- * Tensors are float32, NCHW; convolution weights are OIHW (out, in / group, kernel h, kernel w).
+ * IR version 8, opset 13: operators every onnxruntime build (node and web) runs. Convolution and
+ * pooling take NCHW tensors; convolution weights are OIHW (out, in / group, kernel h, kernel w).
+ * Learned tensors are float32; shapes for Reshape and pads for Pad are int64 constants.
  */
 import { onnx } from 'onnx-proto';
 
@@ -28,6 +27,8 @@ export interface ConvOptions {
   pads?: [number, number, number, number];
   /** Channel groups: 1 for a dense convolution, the channel count for a depthwise one. */
   group?: number;
+  /** Spacing between kernel taps: [1, 1] for an ordinary convolution. */
+  dilations?: [number, number];
 }
 
 /** A graph input or output: name and dims, where a string names a free dimension (e.g. the batch). */
@@ -44,6 +45,11 @@ const ints = (name: string, values: number[]): onnx.IAttributeProto => ({
   ints: values,
 });
 const int = (name: string, value: number): onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: value });
+const float = (name: string, value: number): onnx.IAttributeProto => ({
+  name,
+  type: onnx.AttributeProto.AttributeType.FLOAT,
+  f: value,
+});
 
 const valueInfo = ({ name, dims }: GraphValue): onnx.IValueInfoProto => ({
   name,
@@ -60,6 +66,14 @@ function rawFloat32(values: Float32Array): Uint8Array {
   const bytes = new Uint8Array(values.length * 4);
   const view = new DataView(bytes.buffer);
   values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  return bytes;
+}
+
+/** Little-endian int64 bytes. */
+function rawInt64(values: number[]): Uint8Array {
+  const bytes = new Uint8Array(values.length * 8);
+  const view = new DataView(bytes.buffer);
+  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
   return bytes;
 }
 
@@ -103,13 +117,38 @@ export class OnnxGraphBuilder {
     return name;
   }
 
-  private node(opType: string, inputs: string[], attribute: onnx.IAttributeProto[] = [], output?: string): string {
+  /** A 1-d int64 constant (a shape, pads). */
+  int64s(prefix: string, values: number[]): string {
+    const name = this.fresh(prefix);
+    this.initializers.push({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: rawInt64(values) });
+    return name;
+  }
+
+  /** Any operator: the escape hatch behind the named methods below. */
+  op(opType: string, inputs: string[], attribute: onnx.IAttributeProto[] = [], output?: string): string {
     const name = output ?? this.fresh(opType.toLowerCase());
     this.nodes.push({ opType, name: `${opType}_${this.nodes.length}`, input: inputs, output: [name], attribute });
     return name;
   }
 
-  conv(input: string, { weight, bias, strides = [1, 1], pads = [0, 0, 0, 0], group = 1 }: ConvOptions, output?: string): string {
+  /**
+   * Gives the value `from` the name `to` (e.g. the graph's declared output), wherever it is
+   * produced or consumed. A graph input cannot be renamed: an Identity node then carries the name.
+   */
+  rename(from: string, to: string): string {
+    if (from === to) return to;
+    const producer = this.nodes.find((node) => node.output?.includes(from));
+    if (!producer) return this.op('Identity', [from], [], to);
+    producer.output = producer.output!.map((name) => (name === from ? to : name));
+    for (const node of this.nodes) node.input = node.input!.map((name) => (name === from ? to : name));
+    return to;
+  }
+
+  conv(
+    input: string,
+    { weight, bias, strides = [1, 1], pads = [0, 0, 0, 0], group = 1, dilations = [1, 1] }: ConvOptions,
+    output?: string,
+  ): string {
     const [outChannels, , kernelH, kernelW] = weight.dims;
     const inputs = [input, this.weight('conv_w', weight)];
     if (bias) {
@@ -120,53 +159,141 @@ export class OnnxGraphBuilder {
       ints('kernel_shape', [kernelH, kernelW]),
       ints('strides', strides),
       ints('pads', pads),
-      ints('dilations', [1, 1]),
+      ints('dilations', dilations),
       int('group', group),
     ];
-    return this.node('Conv', inputs, attributes, output);
+    return this.op('Conv', inputs, attributes, output);
   }
 
   relu(input: string, output?: string): string {
-    return this.node('Relu', [input], [], output);
+    return this.op('Relu', [input], [], output);
+  }
+
+  /** x for x >= 0, alpha * x below. */
+  leakyRelu(input: string, alpha: number, output?: string): string {
+    return this.op('LeakyRelu', [input], [float('alpha', alpha)], output);
   }
 
   /** min(max(x, low), high); opset 13 takes the bounds as inputs, not attributes. ReLU6 is clip(x, 0, 6). */
   clip(input: string, low: number, high: number, output?: string): string {
-    return this.node('Clip', [input, this.scalar(low), this.scalar(high)], [], output);
+    return this.op('Clip', [input, this.scalar(low), this.scalar(high)], [], output);
   }
 
+  sigmoid(input: string, output?: string): string {
+    return this.op('Sigmoid', [input], [], output);
+  }
+
+  tanh(input: string, output?: string): string {
+    return this.op('Tanh', [input], [], output);
+  }
+
+  /** Element-wise, with numpy broadcasting. */
   add(a: string, b: string, output?: string): string {
-    return this.node('Add', [a, b], [], output);
+    return this.op('Add', [a, b], [], output);
+  }
+
+  /** Element-wise, with numpy broadcasting. */
+  mul(a: string, b: string, output?: string): string {
+    return this.op('Mul', [a, b], [], output);
+  }
+
+  /** Reorders the axes: output axis i is input axis perm[i]. */
+  transpose(input: string, perm: number[], output?: string): string {
+    return this.op('Transpose', [input], [ints('perm', perm)], output);
+  }
+
+  /** To `shape`, where 0 keeps the input's dimension (the batch) and -1 takes what is left. */
+  reshape(input: string, shape: number[], output?: string): string {
+    return this.op('Reshape', [input, this.int64s('shape', shape)], [], output);
+  }
+
+  /** Zero padding; `pads` lists every axis's begin, then every axis's end (ONNX's order). */
+  pad(input: string, pads: number[], output?: string): string {
+    return this.op('Pad', [input, this.int64s('pads', pads)], [], output);
+  }
+
+  /** input[starts:ends] along `axes`. */
+  slice(input: string, starts: number[], ends: number[], axes: number[], output?: string): string {
+    return this.op('Slice', [input, this.int64s('starts', starts), this.int64s('ends', ends), this.int64s('axes', axes)], [], output);
+  }
+
+  concat(inputs: string[], axis: number, output?: string): string {
+    return this.op('Concat', inputs, [int('axis', axis)], output);
+  }
+
+  /** NCHW max pooling; padded cells never win (ONNX pads MaxPool with -inf). */
+  maxPool(
+    input: string,
+    kernel: [number, number],
+    strides: [number, number],
+    pads: [number, number, number, number],
+    output?: string,
+  ): string {
+    return this.op('MaxPool', [input], [ints('kernel_shape', kernel), ints('strides', strides), ints('pads', pads)], output);
+  }
+
+  /** NCHW average pooling; with countIncludePad false, padded cells are left out of each mean. */
+  averagePool(
+    input: string,
+    kernel: [number, number],
+    strides: [number, number],
+    pads: [number, number, number, number],
+    countIncludePad: boolean,
+    output?: string,
+  ): string {
+    const attributes = [
+      ints('kernel_shape', kernel),
+      ints('strides', strides),
+      ints('pads', pads),
+      int('count_include_pad', countIncludePad ? 1 : 0),
+    ];
+    return this.op('AveragePool', [input], attributes, output);
   }
 
   /** N x C x H x W -> N x C x 1 x 1. */
   globalAveragePool(input: string, output?: string): string {
-    return this.node('GlobalAveragePool', [input], [], output);
+    return this.op('GlobalAveragePool', [input], [], output);
   }
 
-  /** N x C x 1 x 1 -> N x C. */
+  /** N x C x H x W -> N x C x 1 x 1. */
+  globalMaxPool(input: string, output?: string): string {
+    return this.op('GlobalMaxPool', [input], [], output);
+  }
+
+  /** N x ... -> N x (product of the rest). */
   flatten(input: string, output?: string): string {
-    return this.node('Flatten', [input], [int('axis', 1)], output);
+    return this.op('Flatten', [input], [int('axis', 1)], output);
   }
 
   /** input x weight + bias, with weight as [in, out] (the layout tfjs's Dense keeps). */
   gemm(input: string, weight: FloatTensor, bias: Float32Array, output?: string): string {
     const w = this.weight('gemm_w', weight);
     const b = this.weight('gemm_b', { dims: [weight.dims[1]], values: bias });
-    return this.node('Gemm', [input, w, b], [int('transB', 0)], output);
+    return this.op('Gemm', [input, w, b], [int('transB', 0)], output);
   }
 
-  /** Over the class axis. */
-  softmax(input: string, output?: string): string {
-    return this.node('Softmax', [input], [int('axis', 1)], output);
+  /** input x weight over the last axis of an input of any rank; weight is [in, out]. */
+  matMul(input: string, weight: FloatTensor, output?: string): string {
+    return this.op('MatMul', [input, this.weight('matmul_w', weight)], [], output);
+  }
+
+  /** Over the class axis (1) unless told otherwise; -1 is the last axis. */
+  softmax(input: string, output?: string, axis = 1): string {
+    return this.op('Softmax', [input], [int('axis', axis)], output);
   }
 
   /** The serialised model, ready to write to `model.onnx`. */
-  encode(graphName: string, input: GraphValue, output: GraphValue, docString: string): Uint8Array {
+  encode(
+    graphName: string,
+    input: GraphValue,
+    output: GraphValue,
+    docString: string,
+    producerName = 'image-pipeline scripts/model',
+  ): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: IR_VERSION,
       opsetImport: [{ domain: '', version: OPSET }],
-      producerName: 'image-pipeline scripts/model',
+      producerName,
       docString,
       graph: {
         name: graphName,
