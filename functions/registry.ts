@@ -13,8 +13,11 @@ import type { OutputFamilyName } from '../shared/outputs';
 export type BucketRole = 'uploads' | 'thumbnails' | 'models';
 
 export type Permission =
-  /** Objects of a bucket (optionally under a prefix): `read` is GetObject(+Version), `write` is Get/Put/Delete. */
-  | { sid: string; bucket: BucketRole; access: 'read' | 'write'; prefix?: string }
+  /**
+   * Objects of a bucket (optionally only under some prefixes): `read` is GetObject(+Version),
+   * `overwrite` Get/Put, `write` Get/Put/Delete.
+   */
+  | { sid: string; bucket: BucketRole; access: 'read' | 'overwrite' | 'write'; prefixes?: readonly string[] }
   /** The stack's own SSM parameters (`/<service>/<stage>/*`), read-only. */
   | { sid: string; parameters: 'read' };
 
@@ -82,7 +85,14 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     permissions: [
       { sid: 'ReadUploads', bucket: 'uploads', access: 'read' },
       { sid: 'ReadModels', bucket: 'models', access: 'read' },
-      { sid: 'WritePredictions', bucket: 'thumbnails', access: 'write', prefix: 'predictions/' },
+      { sid: 'WritePredictions', bucket: 'thumbnails', access: 'write', prefixes: ['predictions/'] },
+      // A flagged upload's thumbnails are written again, obscured (never deleted) by predict.
+      {
+        sid: 'ObscureFlaggedThumbnails',
+        bucket: 'thumbnails',
+        access: 'overwrite',
+        prefixes: declaredConfig.thumbnails.sizes.map((size) => `${size}/`),
+      },
       { sid: 'ReadOwnParameters', parameters: 'read' },
     ],
     nativeModules: ['onnxruntime-node'],

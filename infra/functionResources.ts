@@ -20,8 +20,15 @@ export type Statement = {
 
 const OBJECT_ACTIONS = {
   read: ['s3:GetObject', 's3:GetObjectVersion'],
+  overwrite: ['s3:GetObject', 's3:PutObject'],
   write: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
 } as const;
+
+/** The objects of a bucket, or only those under each prefix (one resource, or a list of them). */
+function objectResources(bucket: BucketRole, prefixes: readonly string[] = ['']): CfnValue {
+  const resources = prefixes.map((prefix) => sub(`\${${bucketId(bucket)}.Arn}/${prefix}*`));
+  return resources.length === 1 ? resources[0] : resources;
+}
 
 const denyInsecureTransport = (resource: CfnValue): Statement => ({
   Sid: 'DenyInsecureTransport',
@@ -65,7 +72,7 @@ export function roleStatements(fn: FunctionDefinition, context: StackContext): S
       Sid: grant.sid,
       Effect: 'Allow',
       Action: [...OBJECT_ACTIONS[grant.access]],
-      Resource: sub(`\${${bucketId(grant.bucket)}.Arn}/${grant.prefix ?? ''}*`),
+      Resource: objectResources(grant.bucket, grant.prefixes),
     });
     if (!buckets.includes(grant.bucket)) buckets.push(grant.bucket);
   }

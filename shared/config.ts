@@ -1,6 +1,7 @@
 import declared from '../pipeline.config.json';
 import { dlqUrlVariable, ENV } from './environment';
 import { ConfigError } from './errors';
+import { MODERATION_ACTIONS, type ModerationPolicy } from './moderation/policy';
 import { checkNumber, checkOneOf } from './validate';
 
 /**
@@ -40,6 +41,7 @@ export interface PipelineConfig {
   thumbnails: ThumbnailConfig;
   limits: LimitsConfig;
   prediction: PredictionConfig;
+  moderation: ModerationPolicy;
   /** Redrive and retention of every function's queue and DLQ. */
   queues: QueueSettings;
   /** Sizing and batching per function, as declared. */
@@ -92,6 +94,34 @@ export function parseFormat(setting: string, raw: string): OutputFormat {
   return checkOneOf(format, OUTPUT_FORMATS, (problem) => new ConfigError(setting, problem));
 }
 
+/**
+ * Label thresholds: `Porn=0.8,Sexy=0.9` (or an object from the file), `off` for none. Labels are
+ * case-sensitive, as the model's manifest spells them; each threshold is in (0, 1].
+ */
+export function parseModerationFlag(setting: string, raw: string | Record<string, unknown>): Record<string, number> {
+  if (typeof raw === 'string' && raw.trim().toLowerCase() === 'off') return {};
+  const entries =
+    typeof raw === 'string'
+      ? raw.split(',').map((item) => {
+          const [label, threshold, ...rest] = item.split('=').map((part) => part.trim());
+          if (!label || threshold === undefined || rest.length > 0) {
+            throw new ConfigError(setting, `expected off or Label=threshold,... (e.g. Porn=0.8,Sexy=0.9), got ${JSON.stringify(raw)}`);
+          }
+          return [label, threshold] as const;
+        })
+      : Object.entries(raw);
+  const flag: Record<string, number> = {};
+  for (const [label, threshold] of entries) {
+    if (label in flag) throw new ConfigError(setting, `label ${label} is given twice`);
+    flag[label] = checkNumber(
+      threshold,
+      { above: 0, max: 1, fromString: true },
+      (problem) => new ConfigError(`${setting} ${label}`, problem),
+    );
+  }
+  return flag;
+}
+
 /** `s3://bucket/prefix/`, normalised to end with a slash. */
 export function parseModelUri(setting: string, raw: string): string {
   const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/.exec(raw.trim());
@@ -124,6 +154,14 @@ export function loadConfig(env: Env = process.env, base: DeclaredConfig = declar
       topK: integer(ENV.predictionTopK, base.prediction.topK, 1000),
       modelRefreshSeconds: integer(ENV.modelRefreshSeconds, base.prediction.modelRefreshSeconds),
       threads: integer(ENV.predictionThreads, base.prediction.threads, 64),
+    },
+    moderation: {
+      flag: parseModerationFlag(ENV.moderationFlag, env[ENV.moderationFlag] ?? base.moderation.flag),
+      action: checkOneOf(
+        String(pick(ENV.moderationAction, base.moderation.action)).trim(),
+        MODERATION_ACTIONS,
+        (problem) => new ConfigError(ENV.moderationAction, problem),
+      ),
     },
     limits: {
       maxInputBytes: integer(ENV.maxInputBytes, base.limits.maxInputBytes),
@@ -163,6 +201,7 @@ export function validateDeclaredConfig(base: DeclaredConfig = declaredConfig): v
     throw new ConfigError('queues.maxReceiveCount', `must be at least 5, got ${base.queues.maxReceiveCount}`);
   }
   parseSizes('thumbnails.sizes', base.thumbnails.sizes);
+  parseModerationFlag('moderation.flag', base.moderation.flag);
   parseFormat('thumbnails.format', base.thumbnails.format);
 }
 

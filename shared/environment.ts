@@ -14,6 +14,8 @@ export const ENV = {
   predictionTopK: 'PREDICTION_TOP_K',
   modelRefreshSeconds: 'MODEL_REFRESH_SECONDS',
   predictionThreads: 'PREDICTION_THREADS',
+  moderationFlag: 'MODERATION_FLAG',
+  moderationAction: 'MODERATION_ACTION',
   maxInputBytes: 'MAX_INPUT_BYTES',
   maxInputPixels: 'MAX_INPUT_PIXELS',
   maxFrames: 'MAX_FRAMES',

@@ -18,6 +18,7 @@ export const METRICS = {
   modelSwaps: 'ModelSwaps',
   inferenceMs: 'InferenceMs',
   predictionsWritten: 'PredictionsWritten',
+  imagesFlagged: 'ImagesFlagged',
 } as const;
 
 export interface Observability {

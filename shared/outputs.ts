@@ -70,6 +70,8 @@ export const METADATA = {
   width: 'width',
   height: 'height',
   model: 'model',
+  /** `flagged` on the thumbnails of a flagged upload (obscured) and on its prediction; `clean` on a clean prediction. */
+  moderation: 'moderation',
 } as const;
 
 /** S3 user metadata travels in HTTP headers, which must be ASCII: the source key is stored URL-encoded. */

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { LimitsConfig, OutputFormat, ThumbnailConfig } from '../config';
 import { CONTENT_TYPES, encodeAs } from './encode';
-import { planSizes } from './plan';
+import { type PlannedSize, planSizes } from './plan';
 import { type ProbedImage, probeImage } from './probe';
 import { classifySharpError } from './sharpErrors';
 
@@ -20,18 +20,32 @@ export interface RenderedImage {
 }
 
 /**
+ * An obscured thumbnail keeps this many pixels of the picture along its longer edge, whatever its
+ * size: enough for the colours and the rough layout, nothing recognisable.
+ */
+const OBSCURED_EDGE = 8;
+
+/**
  * Decodes the source once, upright and in sRGB, straight at the largest planned size (libvips
  * shrinks JPEG and WebP while loading), then derives every smaller size from that in-memory copy.
  * Only the first frame of an animation is used. No metadata is copied to the outputs: EXIF,
  * XMP and ICC are dropped after the pixels are converted to sRGB.
  */
-export async function renderThumbnails(input: Buffer, config: ThumbnailConfig, limits: LimitsConfig): Promise<RenderedImage> {
+export async function renderThumbnails(
+  input: Buffer,
+  config: ThumbnailConfig,
+  limits: LimitsConfig,
+  options: { obscure?: boolean } = {},
+): Promise<RenderedImage> {
   const source = await probeImage(input, limits);
-  const [largest, ...smaller] = planSizes(source.width, source.height, config.sizes);
+  const planned = planSizes(source.width, source.height, config.sizes);
+  const [largest, ...smaller] = planned;
   try {
+    // Obscured: decoded straight to a few pixels, so no detail survives into any size.
+    const decodeTo = options.obscure ? planSizes(largest.width, largest.height, [OBSCURED_EDGE])[0] : largest;
     const base = await sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'warning', sequentialRead: true })
       .autoOrient()
-      .resize(largest.width, largest.height, { fit: 'fill' })
+      .resize(decodeTo.width, decodeTo.height, { fit: 'fill' })
       .toColourspace('srgb')
       .raw()
       .toBuffer({ resolveWithObject: true });
@@ -41,10 +55,15 @@ export async function renderThumbnails(input: Buffer, config: ThumbnailConfig, l
       const { data, info } = await encodeAs(pipeline, config.format, config.quality).toBuffer({ resolveWithObject: true });
       return { size, width: info.width, height: info.height, format: config.format, contentType: CONTENT_TYPES[config.format], data };
     };
-    const thumbnails = await Promise.all([
-      encode(fromBase(), largest.size),
-      ...smaller.map((planned) => encode(fromBase().resize(planned.width, planned.height, { fit: 'fill' }), planned.size)),
-    ]);
+    const sized = (size: PlannedSize) =>
+      options.obscure
+        ? fromBase()
+            .resize(size.width, size.height, { fit: 'fill', kernel: 'cubic' })
+            .blur(Math.max(0.3, Math.max(size.width, size.height) / (4 * OBSCURED_EDGE)))
+        : size === largest
+          ? fromBase()
+          : fromBase().resize(size.width, size.height, { fit: 'fill' });
+    const thumbnails = await Promise.all([largest, ...smaller].map((size) => encode(sized(size), size.size)));
     return { source, thumbnails };
   } catch (error) {
     throw classifySharpError(error);

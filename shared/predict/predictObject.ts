@@ -5,6 +5,8 @@ import type { PipelineConfig } from '../config';
 import { normalizeETag, type S3ObjectEvent } from '../events';
 import { probeImage } from '../image/probe';
 import { classifySharpError } from '../image/sharpErrors';
+import { isFlaggedOutput, obscureWrittenThumbnails } from '../moderation/enforce';
+import { type Moderation, moderate, type Verdict } from '../moderation/policy';
 import { METRICS, MetricUnit, traced } from '../observability';
 import { isOutputOf, METADATA, outputMetadata, predictionKey } from '../outputs';
 import { assertReadableSource, downloadSource, writeFromCurrentSource } from '../sourceObject';
@@ -27,13 +29,17 @@ interface Prediction {
   source: { bucket: string; key: string; eTag?: string; format: string; width: number; height: number };
   model: { name: string; version: string; uri: string };
   labels: LabelScore[];
+  moderation: Moderation;
   timings: { downloadMs: number; preprocessMs: number; inferenceMs: number };
   createdAt: string;
 }
 
+/** What the thumbnails of a flagged upload needed: see obscureWrittenThumbnails. */
+type ObscureResult = 'clean' | 'obscured' | 'already-obscured' | 'not-written';
+
 export type PredictOutcome =
-  | { status: 'written'; key: string; top: LabelScore | undefined }
-  | { status: 'duplicate-skipped'; key: string }
+  | { status: 'written'; key: string; top: LabelScore | undefined; verdict: Verdict; thumbnails: ObscureResult }
+  | { status: 'duplicate-skipped'; key: string; thumbnails?: ObscureResult }
   | { status: 'source-missing' }
   | { status: 'deleted'; key: string };
 
@@ -43,6 +49,7 @@ const elapsed = (since: number) => toHundredths(performance.now() - since);
 export interface ClassifiedImage {
   image: { format: string; width: number; height: number };
   labels: LabelScore[];
+  moderation: Moderation;
   timings: { preprocessMs: number; inferenceMs: number };
 }
 
@@ -72,6 +79,7 @@ export async function classifyImage(
   return {
     image: { format: probed.format, width: probed.width, height: probed.height },
     labels: topK(probabilities, classifier.manifest.labels, config.prediction.topK),
+    moderation: moderate(topK(probabilities, classifier.manifest.labels, classifier.manifest.labels.length), config.moderation),
     timings: { preprocessMs, inferenceMs: elapsed(started) },
   };
 }
@@ -92,18 +100,24 @@ export async function predictObject(event: S3ObjectEvent, deps: PredictDependenc
   const modelId = `${manifest.name}/${manifest.version}`;
   const eventETag = normalizeETag(event.eTag);
   if (eventETag) {
-    if (isOutputOf(await headObjectMetadata(s3, config.buckets.thumbnails, key), eventETag, { [METADATA.model]: modelId })) {
+    const existing = await headObjectMetadata(s3, config.buckets.thumbnails, key);
+    if (isOutputOf(existing, eventETag, { [METADATA.model]: modelId })) {
       metrics.addMetric(METRICS.duplicatesSkipped, MetricUnit.Count, 1);
-      return { status: 'duplicate-skipped', key };
+      // A run that wrote a flagged prediction may have stopped before it obscured the thumbnails.
+      if (!isFlaggedOutput(existing, eventETag)) return { status: 'duplicate-skipped', key };
+      const source = { bucket: event.bucket, key: event.key, eTag: eventETag, data: async () => (await downloadSource(event, deps))?.data };
+      return { status: 'duplicate-skipped', key, thumbnails: await obscureWrittenThumbnails(source, deps) };
     }
   }
 
-  const prediction = await writeFromCurrentSource(event, deps, [key], async (source, downloadMs) => {
+  const result = await writeFromCurrentSource(event, deps, [key], async (source, downloadMs) => {
     const classified = await classifyImage(source.data, model.classifier, config, tracer);
+    const sourceVersion = { bucket: event.bucket, key: event.key, eTag: source.eTag ?? eventETag ?? '' };
     const written: Prediction = {
       source: { bucket: event.bucket, key: event.key, eTag: source.eTag, ...classified.image },
       model: { name: manifest.name, version: manifest.version, uri: model.uri },
       labels: classified.labels,
+      moderation: classified.moderation,
       timings: { downloadMs: toHundredths(downloadMs), ...classified.timings },
       createdAt: new Date().toISOString(),
     };
@@ -112,17 +126,19 @@ export async function predictObject(event: S3ObjectEvent, deps: PredictDependenc
       key,
       body: Buffer.from(JSON.stringify(written, null, 2)),
       contentType: 'application/json',
-      metadata: outputMetadata(
-        { bucket: event.bucket, key: event.key, eTag: source.eTag ?? eventETag ?? '' },
-        { [METADATA.model]: modelId },
-      ),
+      metadata: outputMetadata(sourceVersion, { [METADATA.model]: modelId, [METADATA.moderation]: classified.moderation.verdict }),
     });
-    return written;
+    // Written first, then looked at the thumbnails: see moderation/enforce.ts for why this order.
+    const thumbnails: ObscureResult =
+      classified.moderation.verdict === 'flagged' ? await obscureWrittenThumbnails({ ...sourceVersion, data: source.data }, deps) : 'clean';
+    return { written, thumbnails };
   });
-  if (!prediction) return { status: 'source-missing' };
+  if (!result) return { status: 'source-missing' };
+  const { written: prediction, thumbnails } = result;
   metrics.addMetric(METRICS.inferenceMs, MetricUnit.Milliseconds, prediction.timings.inferenceMs);
   metrics.addMetric(METRICS.predictionsWritten, MetricUnit.Count, 1);
-  return { status: 'written', key, top: prediction.labels[0] };
+  if (prediction.moderation.verdict === 'flagged') metrics.addMetric(METRICS.imagesFlagged, MetricUnit.Count, 1);
+  return { status: 'written', key, top: prediction.labels[0], verdict: prediction.moderation.verdict, thumbnails };
 }
 
 /** A deleted source takes its prediction with it. */

@@ -3,11 +3,12 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { PipelineConfig } from '../config';
 import { normalizeETag, type S3ObjectEvent } from '../events';
-import { renderThumbnails } from '../image/thumbnails';
-import { METRICS, MetricUnit, traced } from '../observability';
-import { isOutputOf, METADATA, outputMetadata, thumbnailKeys } from '../outputs';
+import { isFlaggedOutput, predictionFlags } from '../moderation/enforce';
+import { METRICS, MetricUnit } from '../observability';
+import { isOutputOf, thumbnailKeys } from '../outputs';
 import { assertReadableSource, writeFromCurrentSource } from '../sourceObject';
-import { deleteObjects, headObjectMetadata, putObject } from '../storage';
+import { deleteObjects, headObjectMetadata } from '../storage';
+import { writeThumbnails } from './writeThumbnails';
 
 export interface ResizeDependencies {
   config: PipelineConfig;
@@ -17,50 +18,43 @@ export interface ResizeDependencies {
 }
 
 export type ResizeOutcome =
-  | { status: 'written'; keys: string[]; bytesIn: number; bytesOut: number }
+  | { status: 'written'; keys: string[]; bytesIn: number; bytesOut: number; obscured: boolean }
   | { status: 'duplicate-skipped'; keys: string[] }
   | { status: 'source-missing' }
   | { status: 'deleted'; keys: string[] };
 
 /**
- * Thumbnails for one uploaded object. The largest size is written last, so its presence with the
- * source's ETag proves a complete earlier run: a duplicate delivery then costs one HEAD request.
+ * Thumbnails for one uploaded object, obscured when its prediction flagged it. The largest size
+ * is written last, so its presence with the source's ETag proves a complete earlier run: a
+ * duplicate delivery then costs a HEAD or two.
  */
 export async function resizeObject(event: S3ObjectEvent, deps: ResizeDependencies): Promise<ResizeOutcome> {
-  const { config, s3, tracer, metrics } = deps;
+  const { config, s3, metrics } = deps;
   assertReadableSource(event, config);
   const { sizes, format } = config.thumbnails;
   const keys = thumbnailKeys(event.key, sizes, format);
   const [largestKey] = keys;
   const eventETag = normalizeETag(event.eTag);
   if (eventETag) {
-    if (isOutputOf(await headObjectMetadata(s3, config.buckets.thumbnails, largestKey), eventETag)) {
+    const marker = await headObjectMetadata(s3, config.buckets.thumbnails, largestKey);
+    const done =
+      isOutputOf(marker, eventETag) && (isFlaggedOutput(marker, eventETag) || !(await predictionFlags(event.key, eventETag, deps)));
+    if (done) {
       metrics.addMetric(METRICS.duplicatesSkipped, MetricUnit.Count, 1);
       return { status: 'duplicate-skipped', keys };
     }
   }
 
   const started = performance.now();
-  const written = await writeFromCurrentSource(event, deps, keys, async (source) => {
-    const rendered = await traced(tracer, 'decode+resize', () => renderThumbnails(source.data, config.thumbnails, config.limits));
-    const put = (index: number) => {
-      const thumbnail = rendered.thumbnails[index];
-      return putObject(s3, {
-        bucket: config.buckets.thumbnails,
-        key: keys[index],
-        body: thumbnail.data,
-        contentType: thumbnail.contentType,
-        metadata: outputMetadata(
-          { bucket: event.bucket, key: event.key, eTag: source.eTag ?? eventETag ?? '' },
-          { [METADATA.width]: String(thumbnail.width), [METADATA.height]: String(thumbnail.height) },
-        ),
-      });
-    };
-    await traced(tracer, 'upload', async () => {
-      await Promise.all(keys.slice(1).map((_, i) => put(i + 1)));
-      await put(0);
-    });
-    return { bytesIn: source.data.length, bytesOut: rendered.thumbnails.reduce((sum, thumbnail) => sum + thumbnail.data.length, 0) };
+  const written = await writeFromCurrentSource(event, deps, keys, async (downloaded) => {
+    const source = { bucket: event.bucket, key: event.key, eTag: downloaded.eTag ?? eventETag ?? '', data: downloaded.data };
+    let obscure = await predictionFlags(event.key, source.eTag, deps);
+    for (;;) {
+      const { bytesOut } = await writeThumbnails(source, keys, { obscure }, deps);
+      // Flagged while these were written: the predict function may have found them not yet there.
+      if (obscure || !(await predictionFlags(event.key, source.eTag, deps))) return { bytesIn: downloaded.data.length, bytesOut, obscure };
+      obscure = true;
+    }
   });
   if (!written) return { status: 'source-missing' };
 
@@ -69,7 +63,7 @@ export async function resizeObject(event: S3ObjectEvent, deps: ResizeDependencie
   metrics.addMetric(METRICS.bytesIn, MetricUnit.Bytes, written.bytesIn);
   metrics.addMetric(METRICS.bytesOut, MetricUnit.Bytes, written.bytesOut);
   metrics.addMetric(METRICS.processingTime, MetricUnit.Milliseconds, performance.now() - started);
-  return { status: 'written', keys, ...written };
+  return { status: 'written', keys, bytesIn: written.bytesIn, bytesOut: written.bytesOut, obscured: written.obscure };
 }
 
 /** A deleted source takes its thumbnails with it. */

@@ -503,9 +503,12 @@ describe('IAM', () => {
         const bucket = `${pascal(permission.bucket)}Bucket`;
         expect({ sid: permission.sid, actions: statement?.actions, resources: statement?.resources }).toEqual({
           sid: permission.sid,
-          actions:
-            permission.access === 'read' ? ['s3:GetObject', 's3:GetObjectVersion'] : ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-          resources: [{ 'Fn::Sub': `\${${bucket}.Arn}/${permission.prefix ?? ''}*` }],
+          actions: {
+            read: ['s3:GetObject', 's3:GetObjectVersion'],
+            overwrite: ['s3:GetObject', 's3:PutObject'],
+            write: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+          }[permission.access],
+          resources: (permission.prefixes ?? ['']).map((prefix) => ({ 'Fn::Sub': `\${${bucket}.Arn}/${prefix}*` })),
         });
       }
       // Nothing of any other function.
@@ -542,6 +545,7 @@ describe('IAM', () => {
       'ReadUploads',
       'ReadModels',
       'WritePredictions',
+      'ObscureFlaggedThumbnails',
       'MissingKeysAre404',
       'ReadOwnParameters',
     ]);
@@ -574,13 +578,16 @@ describe('IAM', () => {
     expect(logs).toEqual([expect.stringContaining(`log-group:/aws/lambda/${config.service}-dev-resize:*`)]);
   });
 
-  test('predict reads uploads and models, writes only predictions/, reads only its own SSM parameters', () => {
+  test('predict reads uploads and models, writes predictions/, overwrites (never deletes) the size folders, reads only its own SSM parameters', () => {
     const statements = roleStatements(functionRole(FUNCTIONS.predict)).filter((s) => s.Effect === 'Allow');
     const grants = (action: string) => statements.filter((s) => s.actions.includes(action)).flatMap((s) => s.resources);
     const subs = (action: string) => grants(action).map((r) => obj(r)['Fn::Sub'] ?? target(r));
     expect(subs('s3:GetObject')).toEqual(expect.arrayContaining(['${UploadsBucket.Arn}/*', '${ModelsBucket.Arn}/*']));
     expect(subs('s3:ListBucket')).toEqual(expect.arrayContaining(['ModelsBucket']));
-    expect(subs('s3:PutObject')).toEqual(['${ThumbnailsBucket.Arn}/predictions/*']);
+    expect(subs('s3:PutObject')).toEqual([
+      '${ThumbnailsBucket.Arn}/predictions/*',
+      ...[...config.thumbnails.sizes].map((size) => `\${ThumbnailsBucket.Arn}/${size}/*`),
+    ]);
     expect(subs('s3:DeleteObject')).toEqual(['${ThumbnailsBucket.Arn}/predictions/*']);
     expect(grants('sqs:SendMessage').map(target)).toEqual(['PredictDlq']);
     expect(grants('sqs:ReceiveMessage').map(target)).toEqual(['PredictQueue']);

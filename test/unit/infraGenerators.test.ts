@@ -117,10 +117,17 @@ describe('roleStatements', () => {
       'ReadUploads',
       'ReadModels',
       'WritePredictions',
+      'ObscureFlaggedThumbnails',
       'MissingKeysAre404',
       'ReadOwnParameters',
     ]);
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
+    expect(bySid.ObscureFlaggedThumbnails).toEqual({
+      Sid: 'ObscureFlaggedThumbnails',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: [256, 512, 1024].map((size) => ({ 'Fn::Sub': `\${ThumbnailsBucket.Arn}/${size}/*` })),
+    });
     expect(bySid.WritePredictions).toEqual({
       Sid: 'WritePredictions',
       Effect: 'Allow',
@@ -140,10 +147,20 @@ describe('roleStatements', () => {
     const twice = fixture('echo', {
       permissions: [
         { sid: 'ReadThumbnails', bucket: 'thumbnails', access: 'read' },
-        { sid: 'WriteThumbnailsCache', bucket: 'thumbnails', access: 'write', prefix: 'cache/' },
+        { sid: 'WriteThumbnailsCache', bucket: 'thumbnails', access: 'write', prefixes: ['cache/'] },
       ],
     });
     expect(roleStatements(twice, dev).find((s) => s.Sid === 'MissingKeysAre404')?.Resource).toEqual([arn('ThumbnailsBucket')]);
+    const several = roleStatements(
+      fixture('echo', { permissions: [{ sid: 'OverwriteSizes', bucket: 'thumbnails', access: 'overwrite', prefixes: ['256/', '512/'] }] }),
+      dev,
+    ).find((s) => s.Sid === 'OverwriteSizes');
+    expect(several).toEqual({
+      Sid: 'OverwriteSizes',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: [{ 'Fn::Sub': '${ThumbnailsBucket.Arn}/256/*' }, { 'Fn::Sub': '${ThumbnailsBucket.Arn}/512/*' }],
+    });
     const none = roleStatements(fixture('echo', { permissions: [] }), dev);
     expect(none.map((s) => s.Sid)).toEqual(['Logs', 'Tracing', 'ConsumeEchoQueue', 'DeadLetterPermanentFailures']);
     const clash = fixture('echo', { permissions: [{ sid: 'Logs', bucket: 'uploads', access: 'read' }] });
