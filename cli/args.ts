@@ -173,7 +173,7 @@ export const REDRIVE_NAMES: readonly string[] = FUNCTION_NAMES;
 type RedriveName = string;
 
 /** Where the operations commands look: the local stack (default) or, with --aws, a deployed stage. */
-interface TargetArgs {
+export interface TargetArgs {
   aws: boolean;
   /** The deployed stage whose CloudFormation outputs name the buckets and queues (default dev). */
   stage?: string;
@@ -199,7 +199,7 @@ export type DlqArgs = DlqListArgs | DlqRedriveArgs;
 
 const TARGET_SPEC: OptionSpec = { aws: 'boolean', stage: 'string' };
 
-function targetArgs(options: Record<string, string | boolean>, command: string): TargetArgs {
+export function targetArgs(options: Record<string, string | boolean>, command: string): TargetArgs {
   const stage = str(options.stage);
   if (stage !== undefined && options.aws !== true) throw new UsageError('--stage needs --aws (the local stack has one stage)', command);
   if (stage !== undefined && !/^[A-Za-z0-9-]+$/.test(stage))
@@ -324,19 +324,73 @@ export interface ModelUploadArgs {
   aws?: boolean;
 }
 
-export function parseModelArgs(argv: readonly string[]): ModelUploadArgs & { help?: boolean } {
-  const { positionals, options } = parseArgv(argv, { name: 'string', version: 'string', bucket: 'string', aws: 'boolean' }, 'model');
-  if (options.help) return { dir: '', help: true };
-  const [action, ...rest] = positionals;
-  if (action !== 'upload') throw new UsageError(`model needs an action: upload (got ${JSON.stringify(action ?? '')})`, 'model');
-  if (rest.length !== 1) throw new UsageError('model upload needs exactly one model folder', 'model');
-  const text = (name: string) => (typeof options[name] === 'string' ? { [name]: options[name] as string } : {});
-  if (options.aws && typeof options.bucket !== 'string')
-    throw new UsageError('model upload --aws needs --bucket (the stack output ModelsBucketName)', 'model');
-  return { dir: rest[0], ...text('name'), ...text('version'), ...text('bucket'), ...(options.aws === true && { aws: true }) };
+export interface ModelImportArgs {
+  /** A TF.js Layers model: model.json + weight shards, or nsfwjs's model.min.js + group1-shard*.min.js. */
+  dir: string;
+  out: string;
+  labels: string[];
+  name: string;
+  version: string;
+  fit: 'fill' | 'cover';
 }
 
-const COMMANDS = ['start', 'upload', 'replay', 'resize', 'predict', 'model', 'dlq', 'audit', 'bench', 'cost', 'help'] as const;
+export type ModelArgs = ({ action: 'upload' } & ModelUploadArgs) | ({ action: 'import' } & ModelImportArgs);
+
+/** `pipeline model upload <dir> ...` and `pipeline model import <dir> --out <dir> --labels ...`. */
+export function parseModelArgs(argv: readonly string[]): ModelArgs | { help: true } {
+  const spec: OptionSpec = {
+    name: 'string',
+    version: 'string',
+    bucket: 'string',
+    aws: 'boolean',
+    out: 'string',
+    labels: 'string',
+    fit: 'string',
+  };
+  const { positionals, options } = parseArgv(argv, spec, 'model');
+  if (options.help) return { help: true };
+  const [action, ...rest] = positionals;
+  const text = (name: string) => (typeof options[name] === 'string' ? { [name]: options[name] as string } : {});
+  const only = (allowed: string[]) => {
+    const other = Object.keys(options).find((name) => !allowed.includes(name));
+    if (other) throw new UsageError(`model ${action} takes no --${other}`, 'model');
+  };
+  if (action === 'upload') {
+    only(['name', 'version', 'bucket', 'aws']);
+    if (rest.length !== 1) throw new UsageError('model upload needs exactly one model folder', 'model');
+    if (options.aws && typeof options.bucket !== 'string')
+      throw new UsageError('model upload --aws needs --bucket (the stack output ModelsBucketName)', 'model');
+    return { action, dir: rest[0], ...text('name'), ...text('version'), ...text('bucket'), ...(options.aws === true && { aws: true }) };
+  }
+  if (action === 'import') {
+    only(['name', 'version', 'out', 'labels', 'fit']);
+    if (rest.length !== 1) throw new UsageError('model import needs exactly one TF.js model folder', 'model');
+    const out = nonEmptyOption(options, 'out', 'model');
+    if (!out) throw new UsageError('model import needs --out <dir>', 'model');
+    const labels = (str(options.labels) ?? '').split(',').map((label) => label.trim());
+    if (labels.length < 2 || labels.some((label) => label === '')) {
+      throw new UsageError('model import needs --labels with the class names in the output order, e.g. --labels cat,dog', 'model');
+    }
+    const fit = oneOf(str(options.fit), ['fill', 'cover'] as const, 'fit', 'model') ?? 'fill';
+    return { action, dir: rest[0], out, labels, name: str(options.name) ?? 'imported', version: str(options.version) ?? '1', fit };
+  }
+  throw new UsageError(`model needs an action: upload or import (got ${JSON.stringify(action ?? '')})`, 'model');
+}
+
+const COMMANDS = [
+  'start',
+  'upload',
+  'replay',
+  'resize',
+  'predict',
+  'model',
+  'dlq',
+  'audit',
+  'moderation',
+  'bench',
+  'cost',
+  'help',
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Splits `pipeline <command> [args]`; no command, `help`, `--help` and `-h` all mean help. */

@@ -3,6 +3,7 @@ import { declaredConfig, OUTPUT_FORMATS } from '../shared/config';
 import { type CommandName, DEFAULT_GRACE_SECONDS } from './args';
 import { BENCH_USAGE } from './commands/bench';
 import { COST_USAGE } from './commands/cost';
+import { MODERATION_USAGE } from './commands/moderation';
 
 const { local, thumbnails } = declaredConfig;
 const functionChoices = FUNCTIONS.map((fn) => fn.name).join('|');
@@ -48,13 +49,21 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
   Exit code: 0 predicted, 2 image rejected, 1 any other error (a missing file, a bad model or
   manifest), 64 bad arguments.`,
   model: `pipeline model upload <dir> [--name N] [--version V] [--bucket B] [--aws]
-  Validates the folder's manifest.json and puts model.onnx and manifest.json at
+pipeline model import <tfjs dir> --out <dir> --labels A,B,... [--name N] [--version V] [--fit fill|cover]
+  upload: validates the folder's manifest.json, loads model.onnx and runs it once against the
+  manifest (tensor names, input size, number of labels), then puts model.onnx and manifest.json at
   s3://<bucket>/<name>/<version>/ (default bucket: $MODELS_BUCKET, else ${local.buckets.models}), on the
   local stack or wherever $AWS_ENDPOINT_URL_S3 points (--aws: real AWS, with --bucket set to the
   stack output ModelsBucketName). --name / --version override the manifest's
   (and are written into the uploaded manifest). Prints the model's URI; point MODEL_URI (or, on
   AWS, the /<service>/<stage>/model-uri SSM parameter) at it to make it active.
-  Exit code: 0 uploaded, 1 failed (a missing file, a bad manifest, the bucket unreachable), 64 bad arguments.`,
+  import: converts a TensorFlow.js Layers model (model.json + weight shards, or the model.min.js +
+  group1-shard*.min.js modules nsfwjs ships) to model.onnx + manifest.json in --out, input RGB v/255
+  in NHWC; --labels are the class names in the model's output order; --fit fill (default) stretches
+  to the input size, cover crops the centre. An unsupported layer or option is named and nothing is
+  written. Then upload the folder as above.
+  Exit code: 0 uploaded / written, 1 failed (a missing file, a bad manifest or model, an unsupported
+  layer, the bucket unreachable), 64 bad arguments.`,
   dlq: `pipeline dlq list|redrive [--queue Q] [--json] [--reason CODE] [--dry-run] [--aws]
   pipeline dlq list [--queue ${functionChoices}|delivery] [--json]
   pipeline dlq redrive [--queue ${functionChoices}] [--reason CODE] [--dry-run]
@@ -89,6 +98,7 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
   Exit code: 0 nothing missing, 1 something missing, 2 the audit could not run, 64 bad arguments.`,
   bench: BENCH_USAGE,
   cost: COST_USAGE,
+  moderation: MODERATION_USAGE,
 };
 
 /** The exit codes every command shares; each command's usage says what 1 (and 2) mean for it. */

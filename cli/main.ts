@@ -14,7 +14,8 @@ import { runAuditCommand } from './commands/audit';
 import { parseBenchArgs, runBench } from './commands/bench';
 import { parseCostArgs, runCost } from './commands/cost';
 import { runDlqList, runDlqRedrive } from './commands/dlq';
-import { runModelUpload } from './commands/model';
+import { runModelImport, runModelUpload } from './commands/model';
+import { parseModerationArgs, runModerationList } from './commands/moderation';
 import { runPredict } from './commands/predict';
 import { runReplay } from './commands/replay';
 import { runResize } from './commands/resize';
@@ -60,7 +61,8 @@ export async function main(argv: readonly string[], output: Output = processOutp
       }
       case 'model': {
         const parsed = parseModelArgs(args);
-        return parsed.help ? help(output, command) : await runModelUpload(parsed, output);
+        if ('help' in parsed) return help(output, command);
+        return parsed.action === 'upload' ? await runModelUpload(parsed, output) : await runModelImport(parsed, output);
       }
       case 'dlq': {
         const parsed = parseDlqArgs(args);
@@ -78,6 +80,10 @@ export async function main(argv: readonly string[], output: Output = processOutp
       case 'cost': {
         const parsed = parseCostArgs(args);
         return 'help' in parsed ? help(output, command) : await runCost(parsed, output);
+      }
+      case 'moderation': {
+        const parsed = parseModerationArgs(args);
+        return 'help' in parsed ? help(output, command) : await runModerationList(parsed, output);
       }
     }
   } catch (error) {

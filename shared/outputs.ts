@@ -11,7 +11,7 @@ import { normalizeETag } from './events';
 
 /** S3's hard limit on a key, in UTF-8 bytes. */
 export const MAX_S3_KEY_BYTES = 1024;
-const PREDICTIONS_PREFIX = 'predictions/';
+export const PREDICTIONS_PREFIX = 'predictions/';
 
 export type OutputFamilyName = 'thumbnails' | 'prediction';
 

@@ -1,10 +1,12 @@
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { checkModel } from '../../ops/modelCheck';
+import { type ImportedModel, importTfjsModel } from '../../ops/modelImport';
 import { createS3Client } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
 import { type ModelManifest, parseManifest } from '../../shared/predict/manifest';
 import { MANIFEST_FILE, MODEL_FILE, type ModelFiles, readModelDirectory, uploadModelFiles } from '../../shared/predict/modelStore';
-import type { ModelUploadArgs } from '../args';
+import type { ModelImportArgs, ModelUploadArgs } from '../args';
 import { connectionFailure, EXIT, LOCAL_STACK_HINT, reportFailure } from '../errors';
 import type { Output } from '../output';
 import { localClientEnv } from '../target';
@@ -63,5 +65,54 @@ export async function runModelUpload(args: ModelUploadArgs, output: Output): Pro
   output.err(
     `Model uploaded. To make it active: MODEL_URI=${uri} (locally), or on AWS: aws ssm put-parameter --overwrite --name /<service>/<stage>/model-uri --value ${uri}`,
   );
+  return EXIT.ok;
+}
+
+/**
+ * `pipeline model import`: a TF.js Layers model to a model folder in the pipeline's format, its
+ * preprocessing TF.js's usual one (RGB, v / 255). The converted graph is run once against the
+ * manifest before anything is written. Exit codes: 0 written, 1 refused (nothing written).
+ */
+export async function runModelImport(args: ModelImportArgs, output: Output): Promise<number> {
+  const command = 'model import';
+  let imported: ImportedModel;
+  try {
+    imported = importTfjsModel(args.dir, args.out, {
+      name: args.name,
+      version: args.version,
+      labels: args.labels,
+      channelOrder: 'RGB',
+      scale: 255,
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+      fit: args.fit,
+      outputType: 'probabilities',
+    });
+  } catch (error) {
+    reportFailure(output, command, error, `cannot import ${args.dir}`);
+    return EXIT.failed;
+  }
+  const { converted, manifest, files } = imported;
+  try {
+    await checkModel(converted.onnx, manifest);
+  } catch (error) {
+    for (const file of files) rmSync(file, { force: true });
+    reportFailure(output, command, error, `the converted model does not run as its manifest describes (nothing kept in ${args.out})`);
+    return EXIT.failed;
+  }
+  output.out(
+    JSON.stringify({
+      ok: true,
+      out: args.out,
+      name: manifest.name,
+      version: manifest.version,
+      input: [manifest.height, manifest.width, 3],
+      labels: manifest.labels,
+      parameters: converted.parameterCount,
+      foldedBatchNorms: converted.foldedBatchNorms,
+      bytes: converted.onnx.length,
+    }),
+  );
+  output.err(`Model written to ${args.out}. Upload it with: npx pipeline model upload ${args.out}`);
   return EXIT.ok;
 }

@@ -361,8 +361,9 @@ describe('parsePredictArgs', () => {
 
 describe('parseModelArgs', () => {
   test('upload <dir> with optional name, version and bucket', () => {
-    expect(parseModelArgs(['upload', 'models/shapes/1'])).toEqual({ dir: 'models/shapes/1' });
+    expect(parseModelArgs(['upload', 'models/shapes/1'])).toEqual({ action: 'upload', dir: 'models/shapes/1' });
     expect(parseModelArgs(['upload', 'm', '--name', 'mobilenetv2', '--version', '12', '--bucket', 'b'])).toEqual({
+      action: 'upload',
       dir: 'm',
       name: 'mobilenetv2',
       version: '12',
@@ -370,10 +371,39 @@ describe('parseModelArgs', () => {
     });
   });
   test('refuses a missing or unknown action, and a missing folder', () => {
-    expect(() => parseModelArgs([])).toThrow(/model needs an action: upload/);
-    expect(() => parseModelArgs(['download', 'x'])).toThrow(/model needs an action: upload/);
+    expect(() => parseModelArgs([])).toThrow(/model needs an action: upload or import/);
+    expect(() => parseModelArgs(['download', 'x'])).toThrow(/model needs an action: upload or import/);
     expect(() => parseModelArgs(['upload'])).toThrow('model upload needs exactly one model folder');
     expect(() => parseModelArgs(['upload', 'm', '--aws'])).toThrow(/--aws needs --bucket/);
-    expect(parseModelArgs(['upload', 'm', '--aws', '--bucket', 'b'])).toEqual({ dir: 'm', bucket: 'b', aws: true });
+    expect(() => parseModelArgs(['upload', 'm', '--labels', 'a,b'])).toThrow('model upload takes no --labels');
+    expect(parseModelArgs(['upload', 'm', '--aws', '--bucket', 'b'])).toEqual({ action: 'upload', dir: 'm', bucket: 'b', aws: true });
+  });
+
+  test('import <dir> --out <dir> --labels, with name, version and fit', () => {
+    expect(parseModelArgs(['import', 'tfjs', '--out', 'models/x/2', '--labels', 'Drawing, Neutral,Porn'])).toEqual({
+      action: 'import',
+      dir: 'tfjs',
+      out: 'models/x/2',
+      labels: ['Drawing', 'Neutral', 'Porn'],
+      name: 'imported',
+      version: '1',
+      fit: 'fill',
+    });
+    expect(
+      parseModelArgs(['import', 't', '--out', 'o', '--labels', 'a,b', '--name', 'n', '--version', '3', '--fit', 'cover']),
+    ).toMatchObject({
+      name: 'n',
+      version: '3',
+      fit: 'cover',
+    });
+    expect(() => parseModelArgs(['import', 't', '--labels', 'a,b'])).toThrow('model import needs --out <dir>');
+    expect(() => parseModelArgs(['import', 't', '--out', 'o'])).toThrow(/needs --labels/);
+    expect(() => parseModelArgs(['import', 't', '--out', 'o', '--labels', 'a,,b'])).toThrow(/needs --labels/);
+    expect(() => parseModelArgs(['import', 't', '--out', 'o', '--labels', 'a,b', '--fit', 'crop'])).toThrow(
+      /--fit must be one of fill, cover/,
+    );
+    expect(() => parseModelArgs(['import', 't', '--out', 'o', '--labels', 'a,b', '--bucket', 'b'])).toThrow(
+      'model import takes no --bucket',
+    );
   });
 });

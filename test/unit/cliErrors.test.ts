@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describeError, errorReason, isDebug, reportFailure } from '../../cli/errors';
 import { EXIT_CODES_HELP, helpText, USAGE } from '../../cli/help';
-import { main } from '../../cli/main';
 import { freePort } from '../../local/servers';
+import { type CliRun, runCli } from '../helpers/runCli';
 
 /**
  * Every command reports a failure as one line, `pipeline <command>: <what>: <why>`, with the exit
@@ -20,28 +20,11 @@ const STACK_LINE = /^\s+at /m;
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  out: string[];
-  err: string[];
-}
+type Run = CliRun;
 
-/** main(args) with this environment (nothing of the shell's stack settings), restoring process.env afterwards. */
-async function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const saved = { ...process.env };
-  for (const name of ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SQS', 'S3_PORT', 'SQS_PORT', 'DEBUG']) {
-    delete process.env[name];
-  }
-  Object.assign(process.env, { PIPELINE_STATE_DIR: path.join(scratch, 'state'), ...env });
-  const out: string[] = [];
-  const err: string[] = [];
-  try {
-    const code = await main(args, { out: (line) => out.push(line), err: (line) => err.push(line) });
-    return { code, out, err };
-  } finally {
-    process.env = saved;
-  }
-}
+/** main(args) with this environment and a state folder of its own. */
+const run = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
+  runCli(args, { PIPELINE_STATE_DIR: path.join(scratch, 'state'), ...env });
 
 /** Ports where nothing listens: the local stack is not running. */
 async function deadStack(): Promise<Record<string, string>> {
