@@ -245,6 +245,29 @@ test('start runs the stack in the foreground and stops cleanly on SIGINT', async
   expect(run.code).toBe(0);
   expect(stdout).toContain('Stopped.');
   expect(existsSync(path.join(stateDir, 's3', 'uploads'))).toBe(true);
+  expect(run.stderr).not.toContain('warning');
+}, 180_000);
+
+test('start warns at once, in one line, when the configured model cannot be loaded, and runs anyway', async () => {
+  const stateDir = path.join(scratch, 'start-no-model');
+  const env = { S3_PORT: String(await freePort()), SQS_PORT: String(await freePort()), PIPELINE_STATE_DIR: stateDir };
+  const child = start(['start'], { ...env, MODEL_URI: 's3://models/nowhere/' });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const result = finish(child, 90_000);
+  await waitFor(
+    () => child.exitCode !== null || stderr.includes('\n'),
+    60_000,
+    () => `a warning (stderr so far: ${JSON.stringify(stderr)})`,
+    100,
+  );
+  expect(stderr.trim().split('\n')).toEqual([
+    expect.stringMatching(
+      /^pipeline start: warning: the model at s3:\/\/models\/nowhere\/ cannot be loaded \(.+\); predictions will fail as model-unavailable/,
+    ),
+  ]);
+  child.kill('SIGINT');
+  expect((await result).code).toBe(0);
 }, 180_000);
 
 test('start with S3_PORT on a port something listens on: exit code 1, one line naming the port and S3_PORT, no stack', async () => {
