@@ -126,3 +126,16 @@ export function computeCost(inputs: CostInputs, prices: Prices = PRICES): CostRe
     totalUsdPerMillionImages: images > 0 ? (totalUsd / images) * 1e6 : 0,
   };
 }
+
+/** Rekognition DetectModerationLabels for a month's images, tier by tier: the managed alternative to moderating in the predict path. */
+export function rekognitionModerationUsd(images: number, prices: Prices = PRICES): number {
+  let usd = 0;
+  let from = 0;
+  for (const tier of prices.rekognitionModeration.tiers) {
+    const inTier = Math.max(0, Math.min(images, tier.upToImages) - from);
+    usd += inTier * tier.perImage;
+    from = tier.upToImages;
+    if (images <= from) break;
+  }
+  return usd;
+}

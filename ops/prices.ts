@@ -2,7 +2,7 @@
  * AWS list prices used by every cost figure the project prints: the ONE place they are written.
  *
  * Region us-east-1, USD, as of 2025-01, from the published pricing pages
- * (aws.amazon.com/lambda/pricing, /s3/pricing, /sqs/pricing, /sns/pricing). Check them against the
+ * (aws.amazon.com/lambda/pricing, /s3/pricing, /sqs/pricing, /sns/pricing, /rekognition/pricing). Check them against the
  * pages before quoting a bill, and update `asOf` with any change.
  */
 export const PRICES = {
@@ -35,6 +35,15 @@ export const PRICES = {
     freeTierPublishes: 1_000_000,
     /** Deliveries from SNS to SQS queues are free. */
     sqsDeliveriesPerMillion: 0,
+  },
+  /** What moderating at ingest is compared with: Rekognition Image DetectModerationLabels (a "Group 2" API), per image, tiered by monthly volume. */
+  rekognitionModeration: {
+    tiers: [
+      { upToImages: 1_000_000, perImage: 0.001 },
+      { upToImages: 5_000_000, perImage: 0.0008 },
+      { upToImages: 35_000_000, perImage: 0.0006 },
+      { upToImages: Number.POSITIVE_INFINITY, perImage: 0.00025 },
+    ],
   },
 } as const;
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FUNCTIONS, type FunctionDefinition, functionNamed } from '../../functions/registry';
-import { type CostReport, computeCost } from '../../ops/cost';
+import { type CostReport, computeCost, rekognitionModerationUsd } from '../../ops/cost';
 import { ARCHS, type Arch, PRICES } from '../../ops/prices';
 import { declaredConfig } from '../../shared/config';
 import { numberOption, parseArgv, UsageError } from '../args';
@@ -201,11 +201,25 @@ export function formatCostReport(report: CostReport, sources: Record<string, MsS
       ),
     ),
     '',
+    ...moderationLines(report),
+    '',
     `Billed ms = measured ms x max(1, 1769 / memory MB): below 1,769 MB Lambda gives a fraction of a vCPU. The measured figures are`,
     `from this machine's CPU (not Graviton/Lambda's) and leave out the S3 transfer time, which Lambda bills too.`,
     `Not counted: S3 storage and transfer, CloudWatch Logs and metrics, X-Ray traces, KMS, empty SQS polls, retries, Lambda INIT time.`,
   ];
   return lines.join('\n');
+}
+
+/** The predict path (which moderates every upload) next to Rekognition DetectModerationLabels at the same volume. */
+function moderationLines(report: CostReport): string[] {
+  const images = report.inputs.imagesPerMonth;
+  const predict = report.paths.find((p) => p.name === 'predict');
+  if (!predict || images === 0) return [];
+  const rekognition = (rekognitionModerationUsd(images) / images) * 1e6;
+  return [
+    `Moderation per million images: the predict path ${usd(predict.usdPerMillionImages)}; Rekognition DetectModerationLabels ${usd(rekognition)}`,
+    `  at ${count(images)} images a month (its tiered list price as of ${report.prices.asOf}), ${(rekognition / Math.max(predict.usdPerMillionImages, 1e-9)).toFixed(0)}x the predict path.`,
+  ];
 }
 
 /** A function's time per image: given, else (resize) the last benchmark's, else the registry's default. */

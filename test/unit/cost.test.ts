@@ -4,7 +4,7 @@ import path from 'node:path';
 import { UsageError } from '../../cli/args';
 import { DEFAULT_IMAGES_PER_MONTH, DEFAULT_RESIZE_MS, formatCostReport, parseCostArgs, resizeMsPerImage } from '../../cli/commands/cost';
 import { functionNamed } from '../../functions/registry';
-import { type CostInputs, computeCost, cpuStretch, type PathProfile } from '../../ops/cost';
+import { type CostInputs, computeCost, cpuStretch, type PathProfile, rekognitionModerationUsd } from '../../ops/cost';
 
 const resizeRequests = functionNamed('resize').cost.s3RequestsPerImage;
 const predictRequests = () => functionNamed('predict').cost.s3RequestsPerImage(3);
@@ -202,5 +202,27 @@ describe('the resize time per image', () => {
     expect(text).toContain(`as of ${PRICES.asOf}`);
     expect(text).toContain('free tier');
     expect(text).toContain('$24.600');
+  });
+});
+
+describe('Rekognition DetectModerationLabels, the managed alternative', () => {
+  test("priced tier by tier on the month's images", () => {
+    expect(rekognitionModerationUsd(0)).toBe(0);
+    expect(rekognitionModerationUsd(1_000)).toBeCloseTo(1, 9);
+    expect(rekognitionModerationUsd(1_000_000)).toBeCloseTo(1_000, 6);
+    // 1M at $0.001, then 1M of the next 4M at $0.0008.
+    expect(rekognitionModerationUsd(2_000_000)).toBeCloseTo(1_800, 6);
+    // 1M, 4M, 30M, then 5M at $0.00025.
+    expect(rekognitionModerationUsd(40_000_000)).toBeCloseTo(1_000 + 3_200 + 18_000 + 1_250, 6);
+  });
+
+  test('the table compares it with the predict path', () => {
+    const text = formatCostReport(
+      computeCost(inputs({ paths: [{ name: 'predict', msPerImage: 100, memoryMb: 2048, s3: predictRequests() }] })),
+      {
+        predict: { ms: 100, source: 'given' },
+      },
+    );
+    expect(text).toMatch(/^Moderation per million images: the predict path \$[\d.]+; Rekognition DetectModerationLabels \$[\d,.]+$/m);
   });
 });
