@@ -56,7 +56,7 @@ async function main() {
     const predictions = await model.classify(image, 5);
     const reference = Float32Array.from(manifest.labels, (label) => predictions.find((p) => p.className === label)!.probability);
     // The control: nsfwjs's input tensor (its resize), our model.
-    const resized = tf.tidy(() => tf.image.resizeBilinear(image.toFloat().div(255), [manifest.height, manifest.width], true));
+    const resized = tf.tidy(() => tf.image.resizeBilinear(image.toFloat().div<tf.Tensor3D>(255), [manifest.height, manifest.width], true));
     const tfjsInput = resized.dataSync() as Float32Array;
     const control = await classifier.classify({ tensor: Float32Array.from(tfjsInput), dims: [1, manifest.height, manifest.width, 3] });
     // How far apart the two 224x224 inputs are, in 0-255 steps.

@@ -19,7 +19,7 @@ import { readTfjsLayersModel, type TfjsLayersModel } from '../../ops/modelImport
 import { distinctPhotographs, listModerationPhotos } from '../../scripts/model/moderationPhotos';
 import { createClassifier } from '../../shared/predict/classifier';
 import { parseManifest, validateManifest } from '../../shared/predict/manifest';
-import { preprocess } from '../../shared/predict/preprocess';
+import { type PreprocessedImage, preprocess } from '../../shared/predict/preprocess';
 
 jest.setTimeout(300_000);
 
@@ -99,7 +99,7 @@ test(`ONNX (onnxruntime-node) equals nsfwjs's model in tfjs on the same tensors,
   const manifest = parseManifest(manifestText);
   const size = manifest.width;
   const pixels = size * size * 3;
-  const tensors = [];
+  const tensors: PreprocessedImage[] = [];
   for (const image of images) {
     const tensor = await preprocess(readFileSync(image.file), manifest);
     expect({ image: image.label, dims: tensor.dims }).toEqual({ image: image.label, dims: [1, 224, 224, 3] });
