@@ -69,8 +69,9 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     ],
     nativeModules: [],
     cost: {
-      // HEAD of the largest thumbnail (duplicate check), GET of the source, one PUT per size.
-      s3RequestsPerImage: (sizes) => ({ gets: 1, heads: 1, puts: sizes }),
+      // HEADs: the largest thumbnail (duplicate check), the prediction's verdict before and after
+      // writing, the source (unchanged since it was read?); GET of the source; one PUT per size.
+      s3RequestsPerImage: (sizes) => ({ gets: 1, heads: 4, puts: sizes }),
       defaultMsPerImage: { ms: 150, source: 'default (a decode-once sharp path: 9-15 MP photo into three WebP sizes, one core)' },
     },
   },
@@ -97,8 +98,9 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     ],
     nativeModules: ['onnxruntime-node'],
     cost: {
-      // HEAD of the prediction (duplicate check), GET of the source, PUT of the prediction JSON.
-      s3RequestsPerImage: () => ({ gets: 1, heads: 1, puts: 1 }),
+      // HEADs: the prediction (duplicate check), the source (unchanged since it was read?); GET of the
+      // source; PUT of the prediction JSON. A flagged upload adds a HEAD and a PUT per size.
+      s3RequestsPerImage: () => ({ gets: 1, heads: 2, puts: 1 }),
       defaultMsPerImage: { ms: 90, source: 'default (whole predict handler, warm, 12 MP JPEG, measured on one core)' },
     },
   },

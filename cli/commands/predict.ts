@@ -20,7 +20,8 @@ import { type Output, rejectionResult } from '../output';
 import { localClientEnv } from '../target';
 import { EXIT_REJECTED } from './resize';
 
-const DEMO_MODEL_DIR = path.resolve(__dirname, '../../models/shapes/1');
+/** The default model, as npm start seeds it. */
+const DEFAULT_MODEL_DIR = path.resolve(__dirname, '../../models/moderation/1');
 
 /** s3:// URIs are read from the local stack unless AWS_ENDPOINT_URL_S3 points elsewhere. */
 async function loadModelFiles(model: string): Promise<ModelFiles> {
@@ -43,7 +44,7 @@ const modelFile = (location: string, file: string) =>
  */
 export async function runPredict(args: PredictArgs, output: Output): Promise<number> {
   const config = loadConfig();
-  const modelLocation = args.model ?? DEMO_MODEL_DIR;
+  const modelLocation = args.model ?? DEFAULT_MODEL_DIR;
   let input: Buffer;
   let files: ModelFiles;
   let manifest: ModelManifest;

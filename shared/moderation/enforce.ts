@@ -1,7 +1,7 @@
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { PipelineConfig } from '../config';
-import { isOutputOf, METADATA, predictionKey, thumbnailKeys } from '../outputs';
+import { isOutputOf, MAX_S3_KEY_BYTES, METADATA, OUTPUT_FAMILIES, thumbnailKeys } from '../outputs';
 import { writeThumbnails } from '../resize/writeThumbnails';
 import { headObjectMetadata } from '../storage';
 
@@ -19,9 +19,11 @@ type Deps = { config: PipelineConfig; s3: S3Client; tracer: Tracer };
 export const isFlaggedOutput = (metadata: Record<string, string> | undefined, eTag: string | undefined) =>
   isOutputOf(metadata, eTag, { [METADATA.moderation]: 'flagged' });
 
-/** Whether the prediction of this source version flagged it. */
+/** Whether the prediction of this source version flagged it (a key too long for a prediction has none). */
 export async function predictionFlags(sourceKey: string, eTag: string | undefined, deps: Pick<Deps, 'config' | 's3'>): Promise<boolean> {
-  return isFlaggedOutput(await headObjectMetadata(deps.s3, deps.config.buckets.thumbnails, predictionKey(sourceKey)), eTag);
+  const key = OUTPUT_FAMILIES.prediction(sourceKey, deps.config.thumbnails).marker;
+  if (Buffer.byteLength(key, 'utf8') > MAX_S3_KEY_BYTES) return false;
+  return isFlaggedOutput(await headObjectMetadata(deps.s3, deps.config.buckets.thumbnails, key), eTag);
 }
 
 /**

@@ -228,7 +228,7 @@ describe('the same S3 event delivered twice', () => {
   const snapshot = async (key: string) =>
     Promise.all(SIZES.map(async (size) => ({ size, ...(await harness.get('thumbnails', `${size}/${key}.webp`)) })));
 
-  test('one after the other: the second delivery costs one HEAD, writes nothing, and is counted as DuplicatesSkipped', async () => {
+  test('one after the other: the second delivery costs two HEADs (its marker, the verdict), writes nothing, and is counted as DuplicatesSkipped', async () => {
     const key = 'dup/sequential.jpg';
     const upload = await uploadAndEvent(key, images[0]);
     const handler = viaProxy({ POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'false' });
@@ -249,7 +249,11 @@ describe('the same S3 event delivered twice', () => {
     expect(second.lines.find((line) => line._aws)?._aws.CloudWatchMetrics[0].Metrics).toEqual(
       expect.arrayContaining([{ Name: 'DuplicatesSkipped', Unit: 'Count' }]),
     );
-    expect(proxy.requests.slice(seen).map((request) => `${request.method} ${request.path}`)).toEqual([`HEAD /thumbnails/1024/${key}.webp`]);
+    // Its commit marker, then (the marker being clear) whether the prediction of that version flagged it.
+    expect(proxy.requests.slice(seen).map((request) => `${request.method} ${request.path}`)).toEqual([
+      `HEAD /thumbnails/1024/${key}.webp`,
+      `HEAD /thumbnails/predictions/${key}.json`,
+    ]);
     expect(await snapshot(key)).toEqual(before);
   });
 

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../../cli/args';
 import { DEFAULT_IMAGES_PER_MONTH, DEFAULT_RESIZE_MS, formatCostReport, parseCostArgs, resizeMsPerImage } from '../../cli/commands/cost';
-import { functionNamed } from '../../functions/registry';
 import { type CostInputs, computeCost, cpuStretch, type PathProfile, rekognitionModerationUsd } from '../../ops/cost';
 
-const resizeRequests = functionNamed('resize').cost.s3RequestsPerImage;
-const predictRequests = () => functionNamed('predict').cost.s3RequestsPerImage(3);
+// The arithmetic is checked on fixed request profiles (a GET and a HEAD, one PUT per output).
+const resizeRequests = (sizes: number) => ({ gets: 1, heads: 1, puts: sizes });
+const predictRequests = () => ({ gets: 1, heads: 1, puts: 1 });
 
 import { PRICES } from '../../ops/prices';
 
