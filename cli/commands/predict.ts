@@ -82,6 +82,7 @@ export async function runPredict(args: PredictArgs, output: Output): Promise<num
         source: { path: args.file, bytes: input.length, ...classified.image },
         model: { name, version, uri: modelLocation },
         labels: classified.labels,
+        moderation: classified.moderation,
         timings: classified.timings,
       }),
     );

@@ -5,7 +5,7 @@ import { validateManifest } from '../../shared/predict/manifest';
 import { type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
 import { runCli } from '../helpers/runCli';
 
-/** `pipeline model import` then `pipeline model upload`, as a user brings a TF.js model, against the embedded S3. */
+/** The model commands as a user runs them: `model import` then `model upload` of a TF.js model against the embedded S3, and `predict` on a file. */
 
 const ROOT = path.resolve(__dirname, '../..');
 const NSFWJS_MOBILENET = path.join(ROOT, 'node_modules', 'nsfwjs', 'dist', 'models', 'mobilenet_v2');
@@ -87,3 +87,22 @@ test('labels that do not match the number of outputs are refused and nothing is 
   expect(result.err[0]).toMatch(/^pipeline model import: .*(5 scores|5 outputs|labels)/);
   expect(existsSync(path.join(out, 'model.onnx'))).toBe(false);
 }, 60_000);
+
+test('pipeline predict on a file uses the default moderation model and prints every label with the verdict', async () => {
+  const result = await runCli(['predict', path.join(ROOT, 'events', 'samples', 'landscape.jpg')], env);
+  expect(result.code).toBe(0);
+  const printed = JSON.parse(result.out[0]);
+  expect(printed.model).toMatchObject({ name: 'moderation', version: '1' });
+  expect(printed.labels.map((entry: { label: string }) => entry.label).sort()).toEqual(LABELS.split(',').sort());
+  expect(printed.labels[0].label).toBe('Neutral');
+  expect(printed.moderation).toMatchObject({
+    verdict: 'clean',
+    flaggedBy: [],
+    policy: { flag: { Porn: 0.8, Hentai: 0.8, Sexy: 0.9 }, applicable: true },
+  });
+  const flagged = await runCli(['predict', path.join(ROOT, 'events', 'samples', 'landscape.jpg')], {
+    ...env,
+    MODERATION_FLAG: 'Neutral=0.5',
+  });
+  expect(JSON.parse(flagged.out[0]).moderation).toMatchObject({ verdict: 'flagged', flaggedBy: [{ label: 'Neutral', threshold: 0.5 }] });
+});
