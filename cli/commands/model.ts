@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { checkModel } from '../../ops/modelCheck';
-import { type ImportedModel, importTfjsModel } from '../../ops/modelImport';
+import { type ImportedModel, importTfjsModel, TFJS_IMAGE_INPUT } from '../../ops/modelImport';
 import { createS3Client } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
 import { type ModelManifest, parseManifest } from '../../shared/predict/manifest';
@@ -78,15 +78,13 @@ export async function runModelImport(args: ModelImportArgs, output: Output): Pro
   let imported: ImportedModel;
   try {
     imported = importTfjsModel(args.dir, args.out, {
+      ...TFJS_IMAGE_INPUT,
+      mean: [...TFJS_IMAGE_INPUT.mean],
+      std: [...TFJS_IMAGE_INPUT.std],
       name: args.name,
       version: args.version,
       labels: args.labels,
-      channelOrder: 'RGB',
-      scale: 255,
-      mean: [0, 0, 0],
-      std: [1, 1, 1],
       fit: args.fit,
-      outputType: 'probabilities',
     });
   } catch (error) {
     reportFailure(output, command, error, `cannot import ${args.dir}`);

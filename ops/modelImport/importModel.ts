@@ -15,6 +15,15 @@ export type ManifestFields = Omit<ModelManifest, 'inputName' | 'outputName' | 'w
   labels: string[];
 };
 
+/** How TF.js image models usually take their pixels: RGB values / 255, no mean or std, outputs ending in a softmax. */
+export const TFJS_IMAGE_INPUT = {
+  channelOrder: 'RGB',
+  scale: 255,
+  mean: [0, 0, 0],
+  std: [1, 1, 1],
+  outputType: 'probabilities',
+} as const satisfies Partial<ManifestFields>;
+
 export interface ImportedModel {
   converted: ConvertedModel;
   manifest: ModelManifest;

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { type ImportedModel, importTfjsModel, type ManifestFields } from '../../ops/modelImport';
+import { type ImportedModel, importTfjsModel, type ManifestFields, TFJS_IMAGE_INPUT } from '../../ops/modelImport';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -33,14 +33,12 @@ export const nsfwjsVersion = (): string => JSON.parse(readFileSync(path.join(roo
  * ends in a softmax Dense layer, so its outputs are probabilities.
  */
 export const moderationFields = (name: string, version: string): ManifestFields => ({
+  ...TFJS_IMAGE_INPUT,
+  mean: [...TFJS_IMAGE_INPUT.mean],
+  std: [...TFJS_IMAGE_INPUT.std],
   name,
   version,
-  channelOrder: 'RGB',
-  scale: 255,
-  mean: [0, 0, 0],
-  std: [1, 1, 1],
   fit: 'fill',
-  outputType: 'probabilities',
   labels: NSFWJS_LABELS,
 });
 

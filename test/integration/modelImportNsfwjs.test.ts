@@ -6,10 +6,10 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { type ConvertedModel, convertLayersModel, readTfjsLayersModel, type TfjsLayersModel } from '../../ops/modelImport';
+import { tfjsPredict } from '../helpers/tfjsReference';
 
 jest.setTimeout(120_000);
 
@@ -30,44 +30,6 @@ const PHOTOS = [
   // Colour PNGs with gradients (8 and 16 bit, with alpha), the most photograph-like of PngSuite.
   ...['basn2c08.png', 'basn2c16.png', 'basn6a08.png', 'bgan6a16.png'].map((name) => fixture('test/fixtures/corpus/pngsuite', name)),
 ];
-
-/**
- * tfjs's own prediction, run in a worker thread: the same pure-JS CPU backend, but in a plain Node
- * realm, where it is about 4x faster than inside Jest's VM context (~1 s per image, not ~4 s).
- */
-const TFJS_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const tf = require(workerData.tfjs);
-tf.env().set('PROD', true); // no "install tfjs-node" banner
-(async () => {
-  const { modelTopology, weightSpecs, weightData, batch, count, size } = workerData;
-  const model = await tf.loadLayersModel({ load: async () => ({ modelTopology, weightSpecs, weightData }) });
-  const started = performance.now();
-  const scores = tf.tidy(() => model.predict(tf.tensor(batch, [count, size, size, 3])).dataSync());
-  parentPort.postMessage({ scores, ms: performance.now() - started });
-})().catch((error) => parentPort.postMessage({ error: String(error && error.stack || error) }));
-`;
-
-function predictWithTfjs(model: TfjsLayersModel, batch: Float32Array, count: number): Promise<{ scores: Float32Array; ms: number }> {
-  const workerData = {
-    tfjs: require.resolve('@tensorflow/tfjs'),
-    modelTopology: model.model.modelTopology,
-    weightSpecs: model.model.weightsManifest.flatMap((group) => group.weights),
-    weightData: model.weightData,
-    batch,
-    count,
-    size: SIZE,
-  };
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(TFJS_WORKER, { eval: true, workerData });
-    worker.once('message', (message) => {
-      void worker.terminate();
-      if (message.error) reject(new Error(message.error));
-      else resolve(message);
-    });
-    worker.once('error', reject);
-  });
-}
 
 /** What nsfwjs feeds its model: RGB, 224x224 stretched, values / 255, NHWC float32. */
 async function preprocess(file: string): Promise<Float32Array> {
@@ -126,7 +88,7 @@ test(`agrees with tfjs on ${PHOTOS.length} photographs to ${TOLERANCE} (probabil
   const batch = new Float32Array(inputs.length * pixels);
   inputs.forEach((input, i) => batch.set(input, i * pixels));
   // Batched: one predict call for every image.
-  const { scores: tfScores, ms: tfMs } = await predictWithTfjs(source, batch, inputs.length);
+  const { scores: tfScores, ms: tfMs } = await tfjsPredict(source, batch, inputs.length, SIZE);
 
   const argmax = (scores: ArrayLike<number>) => Array.from(scores).reduce((best, v, i, all) => (v > all[best] ? i : best), 0);
   let worst = 0;

@@ -14,12 +14,12 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { readTfjsLayersModel, type TfjsLayersModel } from '../../ops/modelImport';
+import { readTfjsLayersModel } from '../../ops/modelImport';
 import { distinctPhotographs, listModerationPhotos } from '../../scripts/model/moderationPhotos';
 import { createClassifier } from '../../shared/predict/classifier';
 import { parseManifest, validateManifest } from '../../shared/predict/manifest';
 import { type PreprocessedImage, preprocess } from '../../shared/predict/preprocess';
+import { tfjsPredict } from '../helpers/tfjsReference';
 
 jest.setTimeout(300_000);
 
@@ -38,40 +38,6 @@ const images = [
   ...photos.map((photo) => ({ file: photo.file, label: photo.label })),
   ...(photos.length < MIN_IMAGES ? PNGSUITE.map((file) => ({ file, label: `pngsuite/${path.basename(file)}` })) : []),
 ];
-
-/** tfjs in a plain Node realm: the pure-JS CPU backend is ~4x slower inside Jest's VM context. */
-const TFJS_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const tf = require(workerData.tfjs);
-tf.env().set('PROD', true);
-(async () => {
-  const { modelTopology, weightSpecs, weightData, batch, count, size } = workerData;
-  const model = await tf.loadLayersModel({ load: async () => ({ modelTopology, weightSpecs, weightData }) });
-  const scores = tf.tidy(() => model.predict(tf.tensor(batch, [count, size, size, 3])).dataSync());
-  parentPort.postMessage({ scores });
-})().catch((error) => parentPort.postMessage({ error: String((error && error.stack) || error) }));
-`;
-
-function tfjsScores(model: TfjsLayersModel, batch: Float32Array, count: number, size: number): Promise<Float32Array> {
-  const workerData = {
-    tfjs: require.resolve('@tensorflow/tfjs'),
-    modelTopology: model.model.modelTopology,
-    weightSpecs: model.model.weightsManifest.flatMap((group) => group.weights),
-    weightData: model.weightData,
-    batch,
-    count,
-    size,
-  };
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(TFJS_WORKER, { eval: true, workerData });
-    worker.once('message', (message) => {
-      void worker.terminate();
-      if (message.error) reject(new Error(message.error));
-      else resolve(message.scores);
-    });
-    worker.once('error', reject);
-  });
-}
 
 test('the committed manifest is valid and describes nsfwjs: NHWC RGB 224x224, v / 255, stretched, softmax outputs', () => {
   const manifest = parseManifest(manifestText);
@@ -123,7 +89,7 @@ test(`ONNX (onnxruntime-node) equals nsfwjs's model in tfjs on the same tensors,
       const slice = tensors.slice(w * per, (w + 1) * per);
       const batch = new Float32Array(slice.length * pixels);
       slice.forEach((tensor, i) => batch.set(tensor.tensor, i * pixels));
-      return tfjsScores(source, batch, slice.length, size);
+      return tfjsPredict(source, batch, slice.length, size).then((result) => result.scores);
     }),
   );
   const tfjs = parts.flatMap((part) => Array.from({ length: part.length / 5 }, (_, i) => part.subarray(i * 5, (i + 1) * 5)));
