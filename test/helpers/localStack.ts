@@ -23,7 +23,10 @@ export interface TestStack extends StoreOps {
   queueUrls: LocalStack['servers']['queueUrls'];
   /** Every batch the pollers invoked so far, in order. */
   batches: BatchReport[];
-  /** Polls `predicate` until it returns a truthy value (returned) or `timeoutMs` passes (throws, naming `what`). */
+  /**
+   * Polls `predicate` until it returns a truthy value (returned) or `timeoutMs` passes (throws,
+   * naming `what` and the last error); a predicate that throws counts as not yet.
+   */
   waitFor<T>(predicate: () => Promise<T> | T, timeoutMs?: number, what?: string): Promise<NonNullable<T>>;
   stop(): Promise<void>;
 }
@@ -72,10 +75,20 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
 
   const waitFor: TestStack['waitFor'] = async (predicate, timeoutMs = 20_000, what = 'condition') => {
     const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
     for (;;) {
-      const value = await predicate();
+      // A request that fails while polling (a socket timeout on a loaded machine) means "not yet".
+      const value = await Promise.resolve()
+        .then(predicate)
+        .catch((error: unknown) => {
+          lastError = error;
+          return undefined;
+        });
       if (value) return value as NonNullable<Awaited<typeof value>>;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      if (Date.now() > deadline) {
+        const last = lastError ? ` (last error: ${(lastError as Error).message})` : '';
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
