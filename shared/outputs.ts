@@ -15,28 +15,33 @@ export const PREDICTIONS_PREFIX = 'predictions/';
 
 export type OutputFamilyName = 'thumbnails' | 'prediction';
 
+/** Whether S3 can store an object under this key. */
+export const fitsS3Key = (key: string) => Buffer.byteLength(key, 'utf8') <= MAX_S3_KEY_BYTES;
+
 function withinKeyLimit(key: string, what: string): string {
-  const bytes = Buffer.byteLength(key, 'utf8');
-  if (bytes > MAX_S3_KEY_BYTES) {
+  if (!fitsS3Key(key)) {
+    const bytes = Buffer.byteLength(key, 'utf8');
     throw new PermanentError('key-too-long', `${what} key would be ${bytes} bytes, over S3's ${MAX_S3_KEY_BYTES}-byte limit`);
   }
   return key;
 }
 
-/** `<size>/<source key>.<format>`: deterministic, so a duplicate delivery overwrites rather than adds. */
-const thumbnailKey = (size: number, sourceKey: string, format: OutputFormat) => `${size}/${sourceKey}.${format}`;
+/** `<size>/<source key>.<format>` for every size, largest first: deterministic, so a duplicate delivery overwrites rather than adds. */
+const sizedKeys = (sourceKey: string, sizes: readonly number[], format: OutputFormat) =>
+  [...sizes].sort((a, b) => b - a).map((size) => `${size}/${sourceKey}.${format}`);
+const predictionKeyOf = (sourceKey: string) => `${PREDICTIONS_PREFIX}${sourceKey}.json`;
 
 /**
  * Keys for every size, largest first. A source key near S3's limit cannot take the prefix and
  * suffix; that is a property of the upload, so it is a permanent failure rather than a crash.
  */
 export function thumbnailKeys(sourceKey: string, sizes: readonly number[], format: OutputFormat): string[] {
-  const keys = [...sizes].sort((a, b) => b - a).map((size) => thumbnailKey(size, sourceKey, format));
+  const keys = sizedKeys(sourceKey, sizes, format);
   for (const key of keys) withinKeyLimit(key, 'thumbnail');
   return keys;
 }
 
-export const predictionKey = (sourceKey: string) => withinKeyLimit(`${PREDICTIONS_PREFIX}${sourceKey}.json`, 'prediction');
+export const predictionKey = (sourceKey: string) => withinKeyLimit(predictionKeyOf(sourceKey), 'prediction');
 
 /** What an upload must have in one output family, and the object written last, whose metadata proves the run. */
 export interface FamilyOutputs {
@@ -53,11 +58,11 @@ export const OUTPUT_FAMILIES: Record<
   (sourceKey: string, thumbnails: { sizes: readonly number[]; format: OutputFormat }) => FamilyOutputs
 > = {
   thumbnails: (sourceKey, { sizes, format }) => {
-    const keys = [...sizes].sort((a, b) => b - a).map((size) => thumbnailKey(size, sourceKey, format));
+    const keys = sizedKeys(sourceKey, sizes, format);
     return { expected: keys, marker: keys[0] };
   },
   prediction: (sourceKey) => {
-    const key = `${PREDICTIONS_PREFIX}${sourceKey}.json`;
+    const key = predictionKeyOf(sourceKey);
     return { expected: [key], marker: key };
   },
 };

@@ -1,7 +1,7 @@
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { PipelineConfig } from '../config';
-import { isOutputOf, MAX_S3_KEY_BYTES, METADATA, OUTPUT_FAMILIES, thumbnailKeys } from '../outputs';
+import { fitsS3Key, isOutputOf, METADATA, OUTPUT_FAMILIES, thumbnailKeys } from '../outputs';
 import { writeThumbnails } from '../resize/writeThumbnails';
 import { headObjectMetadata } from '../storage';
 
@@ -22,7 +22,7 @@ export const isFlaggedOutput = (metadata: Record<string, string> | undefined, eT
 /** Whether the prediction of this source version flagged it (a key too long for a prediction has none). */
 export async function predictionFlags(sourceKey: string, eTag: string | undefined, deps: Pick<Deps, 'config' | 's3'>): Promise<boolean> {
   const key = OUTPUT_FAMILIES.prediction(sourceKey, deps.config.thumbnails).marker;
-  if (Buffer.byteLength(key, 'utf8') > MAX_S3_KEY_BYTES) return false;
+  if (!fitsS3Key(key)) return false;
   return isFlaggedOutput(await headObjectMetadata(deps.s3, deps.config.buckets.thumbnails, key), eTag);
 }
 
