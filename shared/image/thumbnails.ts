@@ -39,7 +39,7 @@ export async function renderThumbnails(
 ): Promise<RenderedImage> {
   const source = await probeImage(input, limits);
   const planned = planSizes(source.width, source.height, config.sizes);
-  const [largest, ...smaller] = planned;
+  const [largest] = planned;
   try {
     // Obscured: decoded straight to a few pixels, so no detail survives into any size.
     const decodeTo = options.obscure ? planSizes(largest.width, largest.height, [OBSCURED_EDGE])[0] : largest;
@@ -63,7 +63,7 @@ export async function renderThumbnails(
         : size === largest
           ? fromBase()
           : fromBase().resize(size.width, size.height, { fit: 'fill' });
-    const thumbnails = await Promise.all([largest, ...smaller].map((size) => encode(sized(size), size.size)));
+    const thumbnails = await Promise.all(planned.map((size) => encode(sized(size), size.size)));
     return { source, thumbnails };
   } catch (error) {
     throw classifySharpError(error);

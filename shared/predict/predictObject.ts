@@ -76,10 +76,12 @@ export async function classifyImage(
   const preprocessMs = elapsed(started);
   started = performance.now();
   const probabilities = await step('inference', () => classifier.classify(tensor));
+  // Every label, best first: the policy judges them all, the prediction keeps the top k.
+  const ranked = topK(probabilities, classifier.manifest.labels, classifier.manifest.labels.length);
   return {
     image: { format: probed.format, width: probed.width, height: probed.height },
-    labels: topK(probabilities, classifier.manifest.labels, config.prediction.topK),
-    moderation: moderate(topK(probabilities, classifier.manifest.labels, classifier.manifest.labels.length), config.moderation),
+    labels: ranked.slice(0, config.prediction.topK),
+    moderation: moderate(ranked, config.moderation),
     timings: { preprocessMs, inferenceMs: elapsed(started) },
   };
 }
