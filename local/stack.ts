@@ -7,7 +7,7 @@ import { createS3Client, createSqsClient } from '../shared/clients';
 import { declaredConfig } from '../shared/config';
 import { ENV } from '../shared/environment';
 import { decodeS3EventKey } from '../shared/s3Key';
-import { assertPortFree, localPorts, localQueueArn, PortInUseError } from './endpoints';
+import { assertPortFree, localPorts, localQueueArn, localQueueUrl, PortInUseError } from './endpoints';
 import { type Fanout, startFanout } from './fanout';
 import { type BatchReport, type Poller, type SqsHandler, startPoller } from './poller';
 import { MODELS_DIR, seedDirectory, seedSamples } from './samples';
@@ -97,7 +97,8 @@ const pipelineSettings = (env: Record<string, string | undefined>): Record<strin
   );
 
 export function banner(stack: { servers: LocalServers; stateDir: string; functions: readonly FunctionDefinition[] }): string[] {
-  const { s3Endpoint, sqsEndpoint, queueUrls } = stack.servers;
+  const { s3Endpoint, sqsEndpoint } = stack.servers;
+  const [first] = stack.functions;
   const { buckets } = local;
   const creds = 'AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER';
   return [
@@ -114,8 +115,8 @@ export function banner(stack: { servers: LocalServers; stateDir: string; functio
     `    (the AWS CLI needs some credentials; the local S3 accepts: ${creds})`,
     'List the thumbnails:',
     `  aws --endpoint-url ${s3Endpoint} s3 ls s3://${buckets.thumbnails}/ --recursive`,
-    'Inspect the resize DLQ:',
-    `  aws --endpoint-url ${sqsEndpoint} sqs receive-message --queue-url ${queueUrls.resizeDlq} --message-attribute-names All --attribute-names All`,
+    `Inspect the ${first.name} DLQ:`,
+    `  aws --endpoint-url ${sqsEndpoint} sqs receive-message --queue-url ${localQueueUrl(sqsEndpoint, dlqName(first.name))} --message-attribute-names All --attribute-names All`,
     'Replay a sample event:',
     '  npx pipeline replay events/resize-sqs.json',
     'Ctrl-C stops the pipeline.',
@@ -191,7 +192,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs,
       s3,
       bucket: local.buckets.uploads,
-      queueUrls: subscribed.map((fn) => servers.queueUrls[fn.name]),
+      queueUrls: subscribed.map((fn) => localQueueUrl(servers.sqsEndpoint, queueName(fn.name))),
       region: local.region,
       log,
       onDelivered: (notification) => {
@@ -207,7 +208,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const { settings } = fn;
       pollers[fn.name] = startPoller({
         sqs,
-        queueUrl: servers.queueUrls[fn.name],
+        queueUrl: localQueueUrl(servers.sqsEndpoint, queueName(fn.name)),
         queueArn: localQueueArn(queueName(fn.name)),
         region: local.region,
         functionName: fn.name,
