@@ -1,4 +1,4 @@
-import { FUNCTIONS } from '../functions/registry';
+import { queueFunctions } from '../functions/registry';
 import { isKnownReason, REASON_CODES } from '../ops/reasons';
 import { type OutputFormat, parseFormat, parseSizes } from '../shared/config';
 import { ConfigError } from '../shared/errors';
@@ -83,7 +83,7 @@ export function numberOption(value: string | boolean | undefined, name: string, 
 }
 
 export type FunctionName = string;
-const FUNCTION_NAMES: readonly FunctionName[] = FUNCTIONS.map((fn) => fn.name);
+const FUNCTION_NAMES: readonly FunctionName[] = queueFunctions().map((fn) => fn.name);
 
 export interface UploadArgs {
   files: string[];

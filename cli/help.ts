@@ -1,4 +1,5 @@
-import { FUNCTIONS } from '../functions/registry';
+import { queueFunctions } from '../functions/registry';
+
 import { declaredConfig, OUTPUT_FORMATS } from '../shared/config';
 import { type CommandName, DEFAULT_GRACE_SECONDS } from './args';
 import { BENCH_USAGE } from './commands/bench';
@@ -6,6 +7,7 @@ import { COST_USAGE } from './commands/cost';
 import { MODERATION_USAGE } from './commands/moderation';
 
 const { local, thumbnails } = declaredConfig;
+const FUNCTIONS = queueFunctions();
 const functionChoices = FUNCTIONS.map((fn) => fn.name).join('|');
 
 export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {

@@ -1,6 +1,6 @@
 import { dlqName, queueName } from '../functions/naming';
-import { FUNCTIONS } from '../functions/registry';
-import { localEndpoints, localPorts, localQueueUrl } from '../local/endpoints';
+import { queueFunctions } from '../functions/registry';
+import { type LocalEndpoints, localEndpoints, localPorts, localQueueUrl } from '../local/endpoints';
 import { readStackState, stateDirectory } from '../local/stackState';
 import type { ScanOptions } from '../ops/scanQueue';
 import { describeStackResources, type StackResources, stackName } from '../ops/stackOutputs';
@@ -76,7 +76,7 @@ export async function resolveTarget(options: TargetOptions, needsStack: boolean,
       thumbnails: options.thumbnailsBucket ?? env[ENV.thumbnailsBucket] ?? buckets.thumbnails,
       models: env[ENV.modelsBucket] ?? buckets.models,
     },
-    functions: Object.fromEntries(FUNCTIONS.map((fn) => [fn.name, { queueUrl: url(queueName(fn.name)), dlqUrl: url(dlqName(fn.name)) }])),
+    functions: Object.fromEntries(queueFunctions().map((fn) => [fn.name, { queueUrl: url(queueName(fn.name)), dlqUrl: url(dlqName(fn.name)) }])),
     deliveryDlqUrl: url(declaredConfig.local.queues.deliveryDlq),
     // Emulators: local-aws-sqs makes a long poll for several messages wait its whole time.
     scan: { waitTimeSeconds: 0 },
@@ -88,12 +88,23 @@ export async function resolveTarget(options: TargetOptions, needsStack: boolean,
  * else the ports of the running `npm start` (its state file), else pipeline.config.json; with the
  * pipeline settings the stack runs with, under the caller's own.
  */
-export function localClientEnv(env: Env = process.env): { clientEnv: Env; s3Endpoint: string; sqsEndpoint: string } {
+export function localClientEnv(env: Env = process.env): { clientEnv: Env } & LocalEndpoints {
   const state = readStackState(stateDirectory(env));
-  const endpoints = localEndpoints(localPorts(env, state));
-  const s3Endpoint = env[ENV.s3Endpoint] || endpoints.s3Endpoint;
-  const sqsEndpoint = env[ENV.sqsEndpoint] || endpoints.sqsEndpoint;
-  return { clientEnv: { ...state?.env, ...env, [ENV.s3Endpoint]: s3Endpoint, [ENV.sqsEndpoint]: sqsEndpoint }, s3Endpoint, sqsEndpoint };
+  const ports = localEndpoints(localPorts(env, state));
+  const endpoints: LocalEndpoints = {
+    ...ports,
+    s3Endpoint: env[ENV.s3Endpoint] || ports.s3Endpoint,
+    sqsEndpoint: env[ENV.sqsEndpoint] || ports.sqsEndpoint,
+    dynamodbEndpoint: env[ENV.dynamodbEndpoint] || ports.dynamodbEndpoint,
+  };
+  const clientEnv = {
+    ...state?.env,
+    ...env,
+    [ENV.s3Endpoint]: endpoints.s3Endpoint,
+    [ENV.sqsEndpoint]: endpoints.sqsEndpoint,
+    [ENV.dynamodbEndpoint]: endpoints.dynamodbEndpoint,
+  };
+  return { clientEnv, ...endpoints };
 }
 
 /** A failure message that says what to do about the usual causes. */

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { declaredConfig, type FunctionSettings } from '../shared/config';
+import type { RouteAccess } from '../shared/api/auth';
+import { declaredConfig, type FunctionSettings, type QueueFunctionSettings } from '../shared/config';
 import type { OutputFamilyName } from '../shared/outputs';
 
 /**
@@ -15,11 +16,18 @@ export type BucketRole = 'uploads' | 'thumbnails' | 'models';
 export type Permission =
   /**
    * Objects of a bucket (optionally only under some prefixes): `read` is GetObject(+Version),
-   * `overwrite` Get/Put, `write` Get/Put/Delete.
+   * `overwrite` Get/Put, `write` Get/Put/Delete; `put` (PutObject: what a presigned upload is
+   * made with) and `delete` (DeleteObject) alone.
    */
-  | { sid: string; bucket: BucketRole; access: 'read' | 'overwrite' | 'write'; prefixes?: readonly string[] }
+  | { sid: string; bucket: BucketRole; access: 'read' | 'overwrite' | 'write' | 'put' | 'delete'; prefixes?: readonly string[] }
   /** The stack's own SSM parameters (`/<service>/<stage>/*`), read-only. */
-  | { sid: string; parameters: 'read' };
+  | { sid: string; parameters: 'read' }
+  /**
+   * The image catalogue table: `read` is GetItem and Query (its indexes too), `write` GetItem,
+   * PutItem and DeleteItem (the optimistic, conditional writes of shared/catalogue). A function
+   * with either gets the table's name in its environment.
+   */
+  | { sid: string; table: 'catalogue'; access: 'read' | 'write' };
 
 /**
  * A queue subscribed to the uploads topic (raw delivery), with its own DLQ; the function consumes
@@ -29,6 +37,21 @@ export interface UploadsQueueTrigger {
   type: 'uploads-queue';
 }
 
+export type { RouteAccess } from '../shared/api/auth';
+
+/** A route of the stack's HTTP API, in API Gateway's path syntax (`/images/{key}`). */
+export interface HttpRoute {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  access: RouteAccess;
+}
+
+/** Routes of the HTTP API (API Gateway on AWS, the local stack's server on 127.0.0.1) served by the function. */
+export interface HttpApiTrigger {
+  type: 'http-api';
+  routes: readonly HttpRoute[];
+}
+
 /** What the cost model needs: S3 requests per image and, when no benchmark says, a time per image. */
 export interface CostProfile {
   s3RequestsPerImage: (thumbnailSizes: number) => { gets: number; heads: number; puts: number };
@@ -36,23 +59,35 @@ export interface CostProfile {
   defaultMsPerImage: { ms: number; source: string };
 }
 
-export interface FunctionDefinition {
+interface FunctionBase {
   /** Lambda function name suffix, queue name (`<name>`, `<name>-dlq`) and CLI choice. */
   name: string;
   /** Module path of the handler, from the repository root, as serverless expects it. */
   handler: string;
   description: string;
-  settings: FunctionSettings;
-  trigger: UploadsQueueTrigger;
-  /** The output families it writes: the audit checks these for every upload. */
-  outputs: readonly OutputFamilyName[];
-  /** Environment it reads beyond what every function gets (buckets, its DLQ, Powertools settings). */
-  environment: readonly ('MODEL_URI_PARAMETER' | 'POWERTOOLS_TRACE_ENABLED')[];
+  /** Environment it reads beyond what every function gets (buckets, its DLQ, the table, Powertools settings). */
+  environment: readonly ('MODEL_URI_PARAMETER' | 'POWERTOOLS_TRACE_ENABLED' | 'API_AUTH')[];
   permissions: readonly Permission[];
   /** Packages the bundle keeps external (native modules), beyond sharp which every function gets. */
   nativeModules: readonly string[];
+}
+
+/** A function fed by the uploads: one upload event per record, its outputs checked by the audit. */
+export interface QueueFunction extends FunctionBase {
+  settings: QueueFunctionSettings;
+  trigger: UploadsQueueTrigger;
+  /** The output families it writes: the audit checks these for every upload. */
+  outputs: readonly OutputFamilyName[];
   cost: CostProfile;
 }
+
+/** A function behind the HTTP API. */
+export interface HttpFunction extends FunctionBase {
+  settings: FunctionSettings;
+  trigger: HttpApiTrigger;
+}
+
+export type FunctionDefinition = QueueFunction | HttpFunction;
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
   {
@@ -66,6 +101,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     permissions: [
       { sid: 'ReadUploads', bucket: 'uploads', access: 'read' },
       { sid: 'WriteThumbnails', bucket: 'thumbnails', access: 'write' },
+      { sid: 'RecordInCatalogue', table: 'catalogue', access: 'write' },
     ],
     nativeModules: [],
     cost: {
@@ -95,6 +131,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
         prefixes: declaredConfig.thumbnails.sizes.map((size) => `${size}/`),
       },
       { sid: 'ReadOwnParameters', parameters: 'read' },
+      { sid: 'RecordInCatalogue', table: 'catalogue', access: 'write' },
     ],
     nativeModules: ['onnxruntime-node'],
     cost: {
@@ -104,7 +141,42 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
       defaultMsPerImage: { ms: 90, source: 'default (whole predict handler, warm, 12 MP JPEG, measured on one core)' },
     },
   },
+  {
+    name: 'api',
+    handler: 'functions/api/handler.handler',
+    description: 'The HTTP API: presigned uploads, image status, listing and deletion',
+    settings: declaredConfig.functions.api,
+    trigger: {
+      type: 'http-api',
+      routes: [
+        { method: 'GET', path: '/health', access: 'public' },
+        { method: 'POST', path: '/uploads', access: 'user' },
+        { method: 'GET', path: '/images', access: 'user' },
+        { method: 'GET', path: '/images/{key}', access: 'user' },
+        { method: 'DELETE', path: '/images/{key}', access: 'user' },
+      ],
+    },
+    environment: ['API_AUTH'],
+    permissions: [
+      // The presigned POST is signed with this role's credentials: S3 lets it through only under the prefix.
+      { sid: 'PresignUploads', bucket: 'uploads', access: 'put', prefixes: [declaredConfig.api.uploadPrefix] },
+      { sid: 'DeleteUploads', bucket: 'uploads', access: 'delete' },
+      // Presigned GETs of the thumbnails, never of the predictions.
+      { sid: 'ReadThumbnails', bucket: 'thumbnails', access: 'read', prefixes: declaredConfig.thumbnails.sizes.map((size) => `${size}/`) },
+      { sid: 'ReadCatalogue', table: 'catalogue', access: 'read' },
+    ],
+    nativeModules: [],
+  },
 ];
+
+export const isQueueFunction = (fn: FunctionDefinition): fn is QueueFunction => fn.trigger.type === 'uploads-queue';
+export const isHttpFunction = (fn: FunctionDefinition): fn is HttpFunction => fn.trigger.type === 'http-api';
+
+/** The functions fed by the uploads (each with its queue and DLQ), in registry order. */
+export const queueFunctions = (functions: readonly FunctionDefinition[] = FUNCTIONS): QueueFunction[] => functions.filter(isQueueFunction);
+
+/** The functions behind the HTTP API. */
+export const httpFunctions = (functions: readonly FunctionDefinition[] = FUNCTIONS): HttpFunction[] => functions.filter(isHttpFunction);
 
 /** Where a function's handler module is and which export is the handler (`functions/resize/handler.handler`). */
 export function handlerLocation(fn: Pick<FunctionDefinition, 'handler'>): { modulePath: string; exportName: string } {
@@ -112,7 +184,7 @@ export function handlerLocation(fn: Pick<FunctionDefinition, 'handler'>): { modu
   return { modulePath: path.resolve(__dirname, '..', fn.handler.slice(0, dot)), exportName: fn.handler.slice(dot + 1) };
 }
 
-export function functionNamed(name: string, functions: readonly FunctionDefinition[] = FUNCTIONS): FunctionDefinition {
+export function functionNamed<F extends FunctionDefinition>(name: string, functions: readonly F[]): F {
   const fn = functions.find((candidate) => candidate.name === name);
   if (!fn) throw new Error(`no function named ${JSON.stringify(name)}; functions: ${functions.map((f) => f.name).join(', ')}`);
   return fn;

@@ -15,6 +15,8 @@ export interface CfnResource {
 export interface CfnFragment {
   Resources: Record<string, CfnResource>;
   Outputs: Record<string, { Value: CfnValue }>;
+  /** The framework's `resources.extensions`: properties added to resources it generates itself. */
+  extensions?: Record<string, unknown>;
 }
 
 export const ref = (logicalId: string): Ref => ({ Ref: logicalId });

@@ -6,7 +6,12 @@ import type { LocalPorts } from '../local/endpoints';
 export interface InfraConfig {
   queues: { maxReceiveCount: number; visibilityTimeoutSeconds: number; dlqRetentionSeconds: number };
   alarms: { oldestMessageAgeSeconds: number };
-  local: { accountId: string; buckets: Record<BucketRole, string> };
+  api: {
+    cors: { allowedOrigins: string[] };
+    throttling: { rateLimit: number; burstLimit: number };
+    admin: { scope: string; group: string };
+  };
+  local: { accountId: string; buckets: Record<BucketRole, string>; tables: { catalogue: string } };
 }
 
 export interface StackContext {
@@ -18,6 +23,10 @@ export interface StackContext {
   modelUriParameter: string;
   /** POWERTOOLS_TRACE_ENABLED of the stage (`${param:stageEnvironment}`). */
   traceEnabled: string;
+  /** `${param:jwtIssuerUrl}`: the HTTP API's token issuer; '' for the stack's own Cognito user pool. */
+  jwtIssuerUrl: string;
+  /** `${param:jwtAudience}`: the audiences (client ids) the issuer's tokens must carry, comma-separated. */
+  jwtAudience: string;
   /** Where the local stack listens; used by the `local` stage only. */
   localPorts: LocalPorts;
 }

@@ -1,6 +1,15 @@
-import type { BucketRole, FunctionDefinition, Permission } from '../functions/registry';
+import {
+  type BucketRole,
+  type FunctionDefinition,
+  isHttpFunction,
+  isQueueFunction,
+  type Permission,
+  type QueueFunction,
+} from '../functions/registry';
 import { type CfnFragment, type CfnResource, type CfnValue, getAtt, ref, sub } from './cfn';
 import type { InfraConfig, StackContext } from './context';
+import { catalogueTableResources } from './catalogueTable';
+import { httpApiResources } from './httpApi';
 import { assertUniqueIds } from './lambdaFunctions';
 import { bucketId, dlqName, functionIds, queueName, SHARED, unknownTrigger } from './naming';
 
@@ -22,7 +31,18 @@ const OBJECT_ACTIONS = {
   read: ['s3:GetObject', 's3:GetObjectVersion'],
   overwrite: ['s3:GetObject', 's3:PutObject'],
   write: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+  put: ['s3:PutObject'],
+  delete: ['s3:DeleteObject'],
 } as const;
+
+/** Query reads the table's indexes too, each its own resource (`<table ARN>/index/<name>`). */
+const TABLE_ACTIONS = {
+  read: ['dynamodb:GetItem', 'dynamodb:Query'],
+  write: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+} as const;
+
+type BucketGrant = Extract<Permission, { bucket: BucketRole }>;
+type TableGrant = Extract<Permission, { table: string }>;
 
 /** The objects of a bucket, or only those under each prefix (one resource, or a list of them). */
 function objectResources(bucket: BucketRole, prefixes: readonly string[] = ['']): CfnValue {
@@ -57,16 +77,20 @@ export function roleStatements(fn: FunctionDefinition, context: StackContext): S
       ),
     },
     { Sid: 'Tracing', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
-    {
-      Sid: `Consume${ids.queue}`,
-      Effect: 'Allow',
-      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
-      Resource: getAtt(ids.queue, 'Arn'),
-    },
-    { Sid: 'DeadLetterPermanentFailures', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: getAtt(ids.dlq, 'Arn') },
   ];
-  const bucketGrants = fn.permissions.filter((p): p is Extract<Permission, { bucket: BucketRole }> => 'bucket' in p);
-  const buckets: BucketRole[] = [];
+  if (isQueueFunction(fn)) {
+    statements.push(
+      {
+        Sid: `Consume${ids.queue}`,
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+        Resource: getAtt(ids.queue, 'Arn'),
+      },
+      { Sid: 'DeadLetterPermanentFailures', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: getAtt(ids.dlq, 'Arn') },
+    );
+  }
+  const bucketGrants = fn.permissions.filter((p): p is BucketGrant => 'bucket' in p);
+  const readBuckets: BucketRole[] = [];
   for (const grant of bucketGrants) {
     statements.push({
       Sid: grant.sid,
@@ -74,14 +98,15 @@ export function roleStatements(fn: FunctionDefinition, context: StackContext): S
       Action: [...OBJECT_ACTIONS[grant.access]],
       Resource: objectResources(grant.bucket, grant.prefixes),
     });
-    if (!buckets.includes(grant.bucket)) buckets.push(grant.bucket);
+    const reads = (OBJECT_ACTIONS[grant.access] as readonly string[]).includes('s3:GetObject');
+    if (reads && !readBuckets.includes(grant.bucket)) readBuckets.push(grant.bucket);
   }
-  if (buckets.length > 0) {
+  if (readBuckets.length > 0) {
     statements.push({
       Sid: 'MissingKeysAre404',
       Effect: 'Allow',
       Action: 's3:ListBucket',
-      Resource: buckets.map((bucket) => getAtt(bucketId(bucket), 'Arn')),
+      Resource: readBuckets.map((bucket) => getAtt(bucketId(bucket), 'Arn')),
     });
   }
   for (const grant of fn.permissions) {
@@ -91,6 +116,15 @@ export function roleStatements(fn: FunctionDefinition, context: StackContext): S
       Effect: 'Allow',
       Action: ['ssm:GetParameter', 'ssm:GetParameters'],
       Resource: sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/${context.service}/${context.stage}/*`),
+    });
+  }
+  for (const grant of fn.permissions.filter((p): p is TableGrant => 'table' in p)) {
+    const table = getAtt(SHARED.catalogueTable, 'Arn');
+    statements.push({
+      Sid: grant.sid,
+      Effect: 'Allow',
+      Action: [...TABLE_ACTIONS[grant.access]],
+      Resource: grant.access === 'read' ? [table, sub(`\${${SHARED.catalogueTable}.Arn}/index/*`)] : table,
     });
   }
   const sids = statements.map((s) => s.Sid);
@@ -115,34 +149,65 @@ const alarm = (description: string, metric: Record<string, CfnValue>, extra: Rec
 function functionResources(fn: FunctionDefinition, config: InfraConfig, context: StackContext): CfnFragment {
   const ids = functionIds(fn.name);
   const { name } = fn;
-  const queueDimension = (id: string) => [{ Name: 'QueueName', Value: getAtt(id, 'QueueName') }];
   const functionDimension = [{ Name: 'FunctionName', Value: ref(ids.lambda) }];
-  const sqsMetric = (metric: string, id: string) => ({ Namespace: 'AWS/SQS', MetricName: metric, Dimensions: queueDimension(id) });
   const lambdaMetric = (metric: string) => ({ Namespace: 'AWS/Lambda', MetricName: metric, Dimensions: functionDimension });
-  const everyMinute = (evaluationPeriods: number, threshold: number, statistic: string) => ({
-    Statistic: statistic,
-    Period: 60,
-    EvaluationPeriods: evaluationPeriods,
-    Threshold: threshold,
-  });
-
-  const Resources: Record<string, CfnResource> = {};
-  switch (fn.trigger.type) {
-    case 'uploads-queue':
-      Resources[ids.subscription] = {
-        Type: 'AWS::SNS::Subscription',
+  const fragment: CfnFragment = {
+    Resources: {
+      [ids.role]: {
+        Type: 'AWS::IAM::Role',
         Properties: {
-          TopicArn: ref(SHARED.uploadsTopic),
-          Protocol: 'sqs',
-          Endpoint: getAtt(ids.queue, 'Arn'),
-          RawMessageDelivery: true,
-          RedrivePolicy: { deadLetterTargetArn: getAtt(SHARED.deliveryDlq, 'Arn') },
+          Description: sub(`${name} function of \${AWS::StackName}`),
+          AssumeRolePolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+          },
+          Policies: [{ PolicyName: name, PolicyDocument: { Version: '2012-10-17', Statement: roleStatements(fn, context) } }],
         },
-      };
-      break;
-    default:
-      return unknownTrigger(name, fn.trigger.type);
+      },
+      [ids.errorsAlarm]: alarm(
+        `The ${name} function failed (whole invocations, not single records)`,
+        lambdaMetric('Errors'),
+        everyMinute(1, 0, 'Sum'),
+      ),
+      [ids.throttlesAlarm]: alarm(`The ${name} function was throttled`, lambdaMetric('Throttles'), everyMinute(1, 0, 'Sum')),
+    },
+    Outputs: {},
+  };
+  if (isQueueFunction(fn)) {
+    const queue = queueResources(fn, config);
+    Object.assign(fragment.Resources, queue.Resources);
+    Object.assign(fragment.Outputs, queue.Outputs);
+    return fragment;
   }
+  // The framework builds the HTTP API, its routes and authorizer from the function's events.
+  if (isHttpFunction(fn)) return fragment;
+  return unknownTrigger(fn);
+}
+
+const everyMinute = (evaluationPeriods: number, threshold: number, statistic: string) => ({
+  Statistic: statistic,
+  Period: 60,
+  EvaluationPeriods: evaluationPeriods,
+  Threshold: threshold,
+});
+
+/** A queue-fed function's subscription to the uploads topic, its queue and DLQ with their policies and alarms. */
+function queueResources(fn: QueueFunction, config: InfraConfig): CfnFragment {
+  const ids = functionIds(fn.name);
+  const { name } = fn;
+  const queueDimension = (id: string) => [{ Name: 'QueueName', Value: getAtt(id, 'QueueName') }];
+  const sqsMetric = (metric: string, id: string) => ({ Namespace: 'AWS/SQS', MetricName: metric, Dimensions: queueDimension(id) });
+  const Resources: Record<string, CfnResource> = {};
+  Resources[ids.subscription] = {
+    Type: 'AWS::SNS::Subscription',
+    Properties: {
+      TopicArn: ref(SHARED.uploadsTopic),
+      Protocol: 'sqs',
+      Endpoint: getAtt(ids.queue, 'Arn'),
+      RawMessageDelivery: true,
+      RedrivePolicy: { deadLetterTargetArn: getAtt(SHARED.deliveryDlq, 'Arn') },
+    },
+  };
   Resources[ids.queue] = {
     Type: 'AWS::SQS::Queue',
     Properties: {
@@ -187,17 +252,6 @@ function functionResources(fn: FunctionDefinition, config: InfraConfig, context:
       PolicyDocument: { Version: '2012-10-17', Statement: [denyInsecureTransport(getAtt(ids.dlq, 'Arn'))] satisfies Statement[] },
     },
   };
-  Resources[ids.role] = {
-    Type: 'AWS::IAM::Role',
-    Properties: {
-      Description: sub(`${name} function of \${AWS::StackName}`),
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-      },
-      Policies: [{ PolicyName: name, PolicyDocument: { Version: '2012-10-17', Statement: roleStatements(fn, context) } }],
-    },
-  };
   Resources[ids.dlqNotEmptyAlarm] = alarm(
     `Images the ${name} function gave up on are waiting in the ${name} DLQ`,
     sqsMetric('ApproximateNumberOfMessagesVisible', ids.dlq),
@@ -208,27 +262,28 @@ function functionResources(fn: FunctionDefinition, config: InfraConfig, context:
     sqsMetric('ApproximateAgeOfOldestMessage', ids.queue),
     everyMinute(5, config.alarms.oldestMessageAgeSeconds, 'Maximum'),
   );
-  Resources[ids.errorsAlarm] = alarm(
-    `The ${name} function failed (whole invocations, not single records)`,
-    lambdaMetric('Errors'),
-    everyMinute(1, 0, 'Sum'),
-  );
-  Resources[ids.throttlesAlarm] = alarm(`The ${name} function was throttled`, lambdaMetric('Throttles'), everyMinute(1, 0, 'Sum'));
-
   return {
     Resources,
     Outputs: { [ids.queueUrlOutput]: { Value: ref(ids.queue) }, [ids.dlqUrlOutput]: { Value: ref(ids.dlq) } },
   };
 }
 
-/** The `resources:` fragment for every registry function (merged by the framework with the hand-written shared resources). */
+/**
+ * The `resources:` fragment generated from the registry (merged by the framework with the
+ * hand-written shared resources): every function's own resources, the catalogue table when some
+ * function uses it, and what the HTTP API needs when some function is behind it.
+ */
 export function buildResources(fns: readonly FunctionDefinition[], config: InfraConfig, context: StackContext): CfnFragment {
   assertUniqueIds(fns);
   const fragment: CfnFragment = { Resources: {}, Outputs: {} };
-  for (const fn of fns) {
-    const { Resources, Outputs } = functionResources(fn, config, context);
-    Object.assign(fragment.Resources, Resources);
-    Object.assign(fragment.Outputs, Outputs);
-  }
+  const add = (part: Pick<CfnFragment, 'Resources' | 'Outputs'>) => {
+    Object.assign(fragment.Resources, part.Resources);
+    Object.assign(fragment.Outputs, part.Outputs);
+  };
+  for (const fn of fns) add(functionResources(fn, config, context));
+  if (fns.some((fn) => fn.permissions.some((grant) => 'table' in grant))) add(catalogueTableResources(context));
+  const api = httpApiResources(fns, config, context);
+  add(api);
+  if (Object.keys(api.extensions).length > 0) fragment.extensions = api.extensions;
   return fragment;
 }

@@ -1,9 +1,9 @@
-import type { BucketRole, FunctionDefinition } from '../functions/registry';
+import { type BucketRole, type FunctionDefinition, type HttpRoute, isHttpFunction, isQueueFunction } from '../functions/registry';
 import { localEndpoints, localQueueUrl } from '../local/endpoints';
 import { dlqUrlVariable, ENV } from '../shared/environment';
 import { type CfnValue, getAtt, ref } from './cfn';
 import { type InfraConfig, isLocal, type StackContext } from './context';
-import { bucketId, dlqName, functionIds, unknownTrigger } from './naming';
+import { bucketId, dlqName, functionIds, JWT_AUTHORIZER, SHARED, unknownTrigger } from './naming';
 
 /** serverless.yml's `functions:`, one entry per registry function. */
 
@@ -15,7 +15,7 @@ export interface ServerlessFunction {
   timeout: number;
   reservedConcurrency: number;
   environment: Record<string, CfnValue>;
-  events: { sqs: Record<string, CfnValue> }[];
+  events: ({ sqs: Record<string, CfnValue> } | { httpApi: Record<string, CfnValue> })[];
 }
 
 type ExtraVariable = FunctionDefinition['environment'][number];
@@ -24,6 +24,8 @@ type ExtraVariable = FunctionDefinition['environment'][number];
 const EXTRA: Record<ExtraVariable, (context: StackContext) => string> = {
   [ENV.modelUriParameter]: (context) => context.modelUriParameter,
   [ENV.traceEnabled]: (context) => context.traceEnabled,
+  // Only the local stack (bound to 127.0.0.1) may skip the JWT authorizer's claims.
+  [ENV.apiAuth]: (context) => (isLocal(context) ? 'local' : 'jwt'),
 };
 
 export function functionEnvironment(fn: FunctionDefinition, config: InfraConfig, context: StackContext): Record<string, CfnValue> {
@@ -36,34 +38,43 @@ export function functionEnvironment(fn: FunctionDefinition, config: InfraConfig,
     [ENV.metricsNamespace]: context.service,
     [ENV.logLevel]: context.logLevel,
     NODE_OPTIONS: '--enable-source-maps',
-    [dlqUrlVariable(fn.name)]: local
-      ? localQueueUrl(localEndpoints(context.localPorts).sqsEndpoint, dlqName(fn.name))
-      : ref(functionIds(fn.name).dlq),
     [ENV.serviceName]: fn.name,
   };
+  if (isQueueFunction(fn)) {
+    environment[dlqUrlVariable(fn.name)] = local
+      ? localQueueUrl(localEndpoints(context.localPorts).sqsEndpoint, dlqName(fn.name))
+      : ref(functionIds(fn.name).dlq);
+  }
+  if (fn.permissions.some((grant) => 'table' in grant)) {
+    environment[ENV.imagesTable] = local ? config.local.tables.catalogue : ref(SHARED.catalogueTable);
+  }
   for (const name of fn.environment) environment[name] = EXTRA[name](context);
   return environment;
 }
 
+/** A route behind the JWT authorizer unless public; who is an operator is decided by the handler from the claims. */
+const httpApiEvent = (route: HttpRoute) => ({
+  httpApi: { method: route.method, path: route.path, ...(route.access !== 'public' && { authorizer: { name: JWT_AUTHORIZER } }) },
+});
+
 function events(fn: FunctionDefinition): ServerlessFunction['events'] {
-  switch (fn.trigger.type) {
-    case 'uploads-queue':
-      return [
-        {
-          sqs: {
-            arn: getAtt(functionIds(fn.name).queue, 'Arn'),
-            batchSize: fn.settings.batchSize,
-            maximumBatchingWindow: fn.settings.batchWindowSeconds,
-            // Never poll faster than the reserved concurrency allows: throttled batches would
-            // otherwise burn receive counts and end in the DLQ.
-            maximumConcurrency: fn.settings.reservedConcurrency,
-            functionResponseType: 'ReportBatchItemFailures',
-          },
+  if (isHttpFunction(fn)) return fn.trigger.routes.map(httpApiEvent);
+  if (isQueueFunction(fn)) {
+    return [
+      {
+        sqs: {
+          arn: getAtt(functionIds(fn.name).queue, 'Arn'),
+          batchSize: fn.settings.batchSize,
+          maximumBatchingWindow: fn.settings.batchWindowSeconds,
+          // Never poll faster than the reserved concurrency allows: throttled batches would
+          // otherwise burn receive counts and end in the DLQ.
+          maximumConcurrency: fn.settings.reservedConcurrency,
+          functionResponseType: 'ReportBatchItemFailures',
         },
-      ];
-    default:
-      return unknownTrigger(fn.name, fn.trigger.type);
+      },
+    ];
   }
+  return unknownTrigger(fn);
 }
 
 export function buildFunctions(

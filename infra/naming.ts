@@ -58,12 +58,19 @@ export const SHARED = {
   uploadsTopic: 'UploadsTopic',
   deliveryDlq: 'DeliveryDlq',
   alarmTopic: 'AlarmTopic',
+  catalogueTable: 'ImagesTable',
+  userPool: 'UserPool',
+  userPoolClient: 'UserPoolClient',
 } as const;
+
+/** The HTTP API's JWT authorizer, as named in serverless.yml `provider.httpApi.authorizers`. */
+export const JWT_AUTHORIZER = 'jwt';
 
 /** `uploads` -> `UploadsBucket`. */
 export const bucketId = (role: BucketRole) => `${role[0].toUpperCase()}${role.slice(1)}Bucket`;
 
-/** The `default:` of a switch over the registry's trigger types: a new type fails to compile until it is handled. */
-export function unknownTrigger(functionName: string, type: never): never {
-  throw new Error(`${functionName}: unknown trigger type ${JSON.stringify(type)}`);
+/** The last branch over the registry's trigger types: a new type fails to compile until it is handled. */
+export function unknownTrigger(fn: never): never {
+  const { name, trigger } = fn as { name: string; trigger: { type: string } };
+  throw new Error(`${name}: unknown trigger type ${JSON.stringify(trigger.type)}`);
 }

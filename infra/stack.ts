@@ -16,7 +16,7 @@ type Env = Record<string, string | undefined>;
 
 export const ROOT = path.resolve(__dirname, '..');
 
-export const config: InfraConfig & { local: { s3Port: number; sqsPort: number; stateDir: string } } = declaredConfig;
+export const config: InfraConfig & { local: { stateDir: string } } = declaredConfig;
 
 /**
  * The local stack's ports, as the CLI finds them: S3_PORT / SQS_PORT, else the state file of the
@@ -34,6 +34,11 @@ export async function stackContext(resolvers: Resolvers, env: Env = process.env)
   const stage = text(await resolvers.resolveVariable('sls:stage'), 'sls:stage');
   const logLevel = text(await resolvers.resolveVariable('param:logLevel'), 'param:logLevel');
   const modelUriParameter = text(await resolvers.resolveVariable('param:modelUriParameter'), 'param:modelUriParameter');
+  const jwtIssuerUrl = text(await resolvers.resolveVariable('param:jwtIssuerUrl'), 'param:jwtIssuerUrl');
+  const jwtAudience = text(await resolvers.resolveVariable('param:jwtAudience'), 'param:jwtAudience');
+  if (jwtIssuerUrl !== '' && jwtAudience.trim() === '') {
+    throw new Error('param:jwtIssuerUrl is set but param:jwtAudience is empty: the JWT authorizer needs the client ids its tokens are for');
+  }
   const stageEnvironment = (await resolvers.resolveVariable('param:stageEnvironment')) as Record<string, unknown> | null;
   const traceEnabled = text(stageEnvironment?.POWERTOOLS_TRACE_ENABLED, 'param:stageEnvironment.POWERTOOLS_TRACE_ENABLED');
   const context: StackContext = {
@@ -42,7 +47,9 @@ export async function stackContext(resolvers: Resolvers, env: Env = process.env)
     logLevel,
     modelUriParameter,
     traceEnabled,
-    localPorts: { s3Port: config.local.s3Port, sqsPort: config.local.sqsPort },
+    jwtIssuerUrl,
+    jwtAudience,
+    localPorts: portsOf({}),
   };
   // Only the local stage looks at a running local stack.
   if (isLocal(context)) context.localPorts = localPorts(env);

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { dlqName, queueName } from '../functions/naming';
-import { FUNCTIONS, type FunctionDefinition } from '../functions/registry';
+import { FUNCTIONS, type FunctionDefinition, queueFunctions } from '../functions/registry';
 import { declaredConfig } from '../shared/config';
 import { dlqUrlVariable, ENV } from '../shared/environment';
 import { checkNumber } from '../shared/validate';
@@ -22,7 +22,7 @@ export class PortInUseError extends Error {
   }
 }
 
-/** A bad S3_PORT / SQS_PORT. */
+/** A bad S3_PORT / SQS_PORT / DYNAMODB_PORT / API_PORT. */
 export class PortSettingError extends Error {
   constructor(setting: string, problem: string) {
     super(`${setting}: ${problem}`);
@@ -33,7 +33,19 @@ export class PortSettingError extends Error {
 export interface LocalPorts {
   s3Port: number;
   sqsPort: number;
+  dynamodbPort: number;
+  apiPort: number;
 }
+
+/** The variable that overrides each port. */
+export const PORT_SETTINGS: Record<keyof LocalPorts, string> = {
+  s3Port: 'S3_PORT',
+  sqsPort: 'SQS_PORT',
+  dynamodbPort: 'DYNAMODB_PORT',
+  apiPort: 'API_PORT',
+};
+
+const DEFAULT_PORTS: LocalPorts = { s3Port: local.s3Port, sqsPort: local.sqsPort, dynamodbPort: local.dynamodbPort, apiPort: local.apiPort };
 
 function port(env: Env, setting: string, fallback: number): number {
   const raw = env[setting];
@@ -41,18 +53,33 @@ function port(env: Env, setting: string, fallback: number): number {
   return checkNumber(raw, { integer: true, min: 1, max: 65535, fromString: true }, (problem) => new PortSettingError(setting, problem));
 }
 
-/** S3_PORT / SQS_PORT when set, else `fallback` (by default the ports of pipeline.config.json). */
-export function localPorts(env: Env = process.env, fallback: LocalPorts = { s3Port: local.s3Port, sqsPort: local.sqsPort }): LocalPorts {
-  return { s3Port: port(env, 'S3_PORT', fallback.s3Port), sqsPort: port(env, 'SQS_PORT', fallback.sqsPort) };
+/**
+ * S3_PORT / SQS_PORT / DYNAMODB_PORT / API_PORT when set, else `fallback` (a running stack's state
+ * file, which may predate some ports), else the ports of pipeline.config.json.
+ */
+export function localPorts(env: Env = process.env, fallback: Partial<LocalPorts> = {}): LocalPorts {
+  const ports = { ...DEFAULT_PORTS };
+  for (const name of Object.keys(ports) as (keyof LocalPorts)[]) {
+    ports[name] = port(env, PORT_SETTINGS[name], fallback[name] ?? DEFAULT_PORTS[name]);
+  }
+  return ports;
 }
 
 export interface LocalEndpoints {
   s3Endpoint: string;
   sqsEndpoint: string;
+  dynamodbEndpoint: string;
+  apiEndpoint: string;
 }
 
 export function localEndpoints(ports: LocalPorts): LocalEndpoints {
-  return { s3Endpoint: `http://${LOCAL_HOST}:${ports.s3Port}`, sqsEndpoint: `http://${LOCAL_HOST}:${ports.sqsPort}` };
+  const at = (portNumber: number) => `http://${LOCAL_HOST}:${portNumber}`;
+  return {
+    s3Endpoint: at(ports.s3Port),
+    sqsEndpoint: at(ports.sqsPort),
+    dynamodbEndpoint: at(ports.dynamodbPort),
+    apiEndpoint: at(ports.apiPort),
+  };
 }
 
 export const localQueueUrl = (sqsEndpoint: string, name: string) => `${sqsEndpoint}/${local.accountId}/${name}`;
@@ -66,7 +93,7 @@ const camel = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c
  */
 export function localQueueUrls(sqsEndpoint: string, functions: readonly FunctionDefinition[] = FUNCTIONS): Record<string, string> {
   const urls: Record<string, string> = {};
-  for (const fn of functions) {
+  for (const fn of queueFunctions(functions)) {
     urls[camel(fn.name)] = localQueueUrl(sqsEndpoint, queueName(fn.name));
     urls[`${camel(fn.name)}Dlq`] = localQueueUrl(sqsEndpoint, dlqName(fn.name));
   }
@@ -74,18 +101,24 @@ export function localQueueUrls(sqsEndpoint: string, functions: readonly Function
   return urls;
 }
 
-/** The handlers' environment for a local stack at these endpoints: names, endpoints and each function's DLQ. */
+/**
+ * The handlers' environment for a local stack at these endpoints: names, endpoints, each function's
+ * DLQ, and the API's local auth (every caller an operator: the server listens on 127.0.0.1 only).
+ */
 export function localStackEnv(endpoints: LocalEndpoints, functions: readonly FunctionDefinition[] = FUNCTIONS): Record<string, string> {
   const env: Record<string, string> = {
     [ENV.s3Endpoint]: endpoints.s3Endpoint,
     [ENV.sqsEndpoint]: endpoints.sqsEndpoint,
+    [ENV.dynamodbEndpoint]: endpoints.dynamodbEndpoint,
     [ENV.region]: local.region,
     [ENV.uploadsBucket]: local.buckets.uploads,
     [ENV.thumbnailsBucket]: local.buckets.thumbnails,
     [ENV.modelsBucket]: local.buckets.models,
+    [ENV.imagesTable]: local.tables.catalogue,
+    [ENV.apiAuth]: 'local',
     [ENV.traceEnabled]: 'false',
   };
-  for (const fn of functions) env[dlqUrlVariable(fn.name)] = localQueueUrl(endpoints.sqsEndpoint, dlqName(fn.name));
+  for (const fn of queueFunctions(functions)) env[dlqUrlVariable(fn.name)] = localQueueUrl(endpoints.sqsEndpoint, dlqName(fn.name));
   return env;
 }
 

@@ -3,17 +3,22 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
+import dynalite from 'dynalite';
 import { createSqsServer } from 'local-aws-sqs';
 import S3rver from 's3rver';
 import { dlqName, queueName } from '../functions/naming';
-import { FUNCTIONS, type FunctionDefinition } from '../functions/registry';
+import { FUNCTIONS, type FunctionDefinition, queueFunctions } from '../functions/registry';
+import { ensureTable } from '../shared/catalogue/table';
+import { createDynamoDbClient } from '../shared/clients';
 import { declaredConfig } from '../shared/config';
-import { LOCAL_HOST, localEndpoints, localQueueArn, localQueueUrls, localStackEnv } from './endpoints';
+import { LOCAL_HOST, type LocalEndpoints, localEndpoints, localQueueArn, localQueueUrls, localStackEnv } from './endpoints';
+import { installPostPolicyEnforcement } from './postPolicy';
 
-/** The embedded AWS stand-ins of the `local` stage: s3rver for S3 and local-aws-sqs for SQS. */
-export interface LocalServers {
-  s3Endpoint: string;
-  sqsEndpoint: string;
+/**
+ * The embedded AWS stand-ins of the `local` stage: s3rver for S3 (with the POST policies it ignores
+ * enforced in front of it), local-aws-sqs for SQS and dynalite for DynamoDB.
+ */
+export interface LocalServers extends Omit<LocalEndpoints, 'apiEndpoint'> {
   s3rver: S3rver;
   /** By key: `<function>`, `<function>Dlq` and `deliveryDlq` (see localQueueUrls). */
   queueUrls: Record<string, string>;
@@ -25,7 +30,8 @@ export interface LocalServers {
 export interface LocalServerOptions {
   s3Port?: number;
   sqsPort?: number;
-  /** Where s3rver keeps bucket contents; survives restarts. */
+  dynamodbPort?: number;
+  /** Where s3rver keeps bucket contents and dynalite the tables; both survive restarts. */
   stateDir?: string;
   visibilityTimeoutSeconds?: number;
   quiet?: boolean;
@@ -56,19 +62,48 @@ function queueDefinitions(visibilityTimeoutSeconds: number, functions: readonly 
     QueueName: name,
     Attributes: { MessageRetentionPeriod: String(declaredConfig.queues.dlqRetentionSeconds) },
   });
+  const consumers = queueFunctions(functions);
   return [
-    ...functions.map((fn) => dlq(dlqName(fn.name))),
+    ...consumers.map((fn) => dlq(dlqName(fn.name))),
     // Stands in for the SNS subscriptions' delivery DLQ of the AWS stack, so `pipeline dlq` and
     // `pipeline audit` read the same three DLQs everywhere. The local fan-out logs a failed delivery
     // (its onError) rather than sending it here, so locally it is empty unless someone puts a message in it.
     dlq(local.queues.deliveryDlq),
-    ...functions.map((fn) => withDlq(queueName(fn.name), dlqName(fn.name))),
+    ...consumers.map((fn) => withDlq(queueName(fn.name), dlqName(fn.name))),
   ];
+}
+
+const closeServer = (server: Server) =>
+  new Promise<void>((resolve) => {
+    // Keep-alive connections of the SDK clients would hold close() open.
+    server.closeAllConnections?.();
+    server.close(() => resolve());
+  });
+
+/** dynalite on the port, its LevelDB under the state folder, the catalogue table created when missing. */
+async function startDynamoDb(port: number, directory: string): Promise<Server> {
+  mkdirSync(directory, { recursive: true });
+  const server = dynalite({ path: directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, LOCAL_HOST, () => resolve());
+  });
+  const client = createDynamoDbClient({ AWS_ENDPOINT_URL_DYNAMODB: `http://${LOCAL_HOST}:${port}`, AWS_REGION: local.region });
+  try {
+    await ensureTable(client, local.tables.catalogue);
+  } catch (error) {
+    await closeServer(server);
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  return server;
 }
 
 export async function startLocalServers(options: LocalServerOptions = {}): Promise<LocalServers> {
   const s3Port = options.s3Port ?? local.s3Port;
   const sqsPort = options.sqsPort ?? local.sqsPort;
+  const dynamodbPort = options.dynamodbPort ?? local.dynamodbPort;
   const stateDir = path.resolve(options.stateDir ?? local.stateDir);
   const functions = options.functions ?? FUNCTIONS;
   const s3Dir = path.join(stateDir, 's3');
@@ -81,9 +116,20 @@ export async function startLocalServers(options: LocalServerOptions = {}): Promi
     directory: s3Dir,
     configureBuckets: Object.values(local.buckets).map((name) => ({ name, configs: [] })),
   });
+  installPostPolicyEnforcement(s3rver, {
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    maxBodyBytes: declaredConfig.limits.maxInputBytes,
+  });
   await s3rver.run();
 
   let sqs: Server;
+  let dynamodb: Server;
+  try {
+    dynamodb = await startDynamoDb(dynamodbPort, path.join(stateDir, 'dynamodb'));
+  } catch (error) {
+    await s3rver.close();
+    throw error;
+  }
   try {
     sqs = await createSqsServer({
       port: sqsPort,
@@ -94,21 +140,19 @@ export async function startLocalServers(options: LocalServerOptions = {}): Promi
       queues: queueDefinitions(options.visibilityTimeoutSeconds ?? local.visibilityTimeoutSeconds, functions),
     } as Parameters<typeof createSqsServer>[0]);
   } catch (error) {
-    await s3rver.close();
+    await Promise.all([s3rver.close(), closeServer(dynamodb)]);
     throw error;
   }
 
-  const { s3Endpoint, sqsEndpoint } = localEndpoints({ s3Port, sqsPort });
-  const queueUrls = localQueueUrls(sqsEndpoint, functions);
+  // The API's port is the stack's business (local/stack.ts); the servers do not listen on it.
+  const { apiEndpoint, ...endpoints } = localEndpoints({ s3Port, sqsPort, dynamodbPort, apiPort: local.apiPort });
   return {
-    s3Endpoint,
-    sqsEndpoint,
+    ...endpoints,
     s3rver,
-    queueUrls,
-    env: localStackEnv({ s3Endpoint, sqsEndpoint }, functions),
+    queueUrls: localQueueUrls(endpoints.sqsEndpoint, functions),
+    env: localStackEnv({ ...endpoints, apiEndpoint }, functions),
     async close() {
-      sqs.closeAllConnections?.();
-      await Promise.all([s3rver.close(), new Promise((resolve) => sqs.close(resolve))]);
+      await Promise.all([s3rver.close(), closeServer(sqs), closeServer(dynamodb)]);
     },
   };
 }

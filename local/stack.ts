@@ -2,12 +2,21 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { dlqName, queueName } from '../functions/naming';
-import { FUNCTIONS, type FunctionDefinition, handlerLocation } from '../functions/registry';
+import {
+  FUNCTIONS,
+  type FunctionDefinition,
+  type HttpFunction,
+  handlerLocation,
+  httpFunctions,
+  type QueueFunction,
+  queueFunctions,
+} from '../functions/registry';
 import { createS3Client, createSqsClient } from '../shared/clients';
 import { declaredConfig } from '../shared/config';
 import { ENV } from '../shared/environment';
 import { decodeS3EventKey } from '../shared/s3Key';
-import { assertPortFree, localPorts, localQueueArn, localQueueUrl, PortInUseError } from './endpoints';
+import { assertPortFree, type LocalPorts, localPorts, localQueueArn, localQueueUrl, PORT_SETTINGS, PortInUseError } from './endpoints';
+import { type HttpHandler, type LocalHttpApi, startLocalHttpApi } from './httpApi';
 import { type Fanout, startFanout } from './fanout';
 import { type BatchReport, type Poller, type SqsHandler, startPoller } from './poller';
 import { MODELS_DIR, seedDirectory, seedSamples } from './samples';
@@ -15,17 +24,16 @@ import { type LocalServers, startLocalServers } from './servers';
 import { removeStackState, writeStackState } from './stackState';
 
 /**
- * The whole pipeline on one machine: embedded S3 and SQS, the uploads bucket's fan-out to the
- * resize and predict queues, and one poller per queue invoking the real handlers the way Lambda's
- * event source mapping does.
+ * The whole pipeline on one machine: embedded S3, SQS and DynamoDB, the uploads bucket's fan-out to
+ * the queue-fed functions' queues, one poller per queue invoking the real handlers the way Lambda's
+ * event source mapping does, and the HTTP API on 127.0.0.1 invoking the API's handlers the way API
+ * Gateway does.
  */
 
 export type FunctionName = string;
 
-export interface LocalStackOptions {
-  /** Defaults: S3_PORT / SQS_PORT from the environment, else pipeline.config.json (4569 / 9324). */
-  s3Port?: number;
-  sqsPort?: number;
+export interface LocalStackOptions extends Partial<LocalPorts> {
+  /** Port defaults: S3_PORT / SQS_PORT / DYNAMODB_PORT / API_PORT, else pipeline.config.json's.
   /** Bucket contents live here and survive restarts (default `.local`). */
   stateDir?: string;
   visibilityTimeoutSeconds?: number;
@@ -38,7 +46,7 @@ export interface LocalStackOptions {
   /** The functions to run (default: the registry). */
   functions?: readonly FunctionDefinition[];
   /** Loads a function's handler; called after the environment is set. Default: the registry's handler module. */
-  loadHandler?: (fn: FunctionDefinition) => SqsHandler | Promise<SqsHandler>;
+  loadHandler?: (fn: FunctionDefinition) => Handler | Promise<Handler>;
   /** Extra environment for the handlers (e.g. THUMBNAIL_SIZES). */
   env?: Record<string, string>;
   /** Batching window override (seconds); default per function from pipeline.config.json. */
@@ -48,6 +56,9 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   servers: LocalServers;
+  /** The HTTP API, when the registry has functions behind it. */
+  api?: LocalHttpApi;
+  ports: LocalPorts;
   s3: S3Client;
   sqs: SQSClient;
   /** The handlers' environment (also written into process.env while the stack runs). */
@@ -61,8 +72,14 @@ export interface LocalStack {
 
 const local = declaredConfig.local;
 
+/** An SQS handler for queue-fed functions, an HTTP one for the API's. */
+export type Handler = SqsHandler | HttpHandler;
+
 /** Required lazily: each handler module reads its configuration from process.env when loaded. */
-export function requireHandler(fn: FunctionDefinition): SqsHandler {
+export function requireHandler(fn: QueueFunction): SqsHandler;
+export function requireHandler(fn: HttpFunction): HttpHandler;
+export function requireHandler(fn: FunctionDefinition): Handler;
+export function requireHandler(fn: FunctionDefinition): Handler {
   const { modulePath, exportName } = handlerLocation(fn);
   return require(modulePath)[exportName];
 }
@@ -96,19 +113,34 @@ const pipelineSettings = (env: Record<string, string | undefined>): Record<strin
     Object.entries(env).filter((entry): entry is [string, string] => SETTING_NAMES.has(entry[0]) && entry[1] !== undefined),
   );
 
-export function banner(stack: { servers: LocalServers; stateDir: string; functions: readonly FunctionDefinition[] }): string[] {
-  const { s3Endpoint, sqsEndpoint } = stack.servers;
-  const [first] = stack.functions;
+export function banner(stack: {
+  servers: LocalServers;
+  api?: LocalHttpApi;
+  stateDir: string;
+  functions: readonly FunctionDefinition[];
+}): string[] {
+  const { s3Endpoint, sqsEndpoint, dynamodbEndpoint } = stack.servers;
+  const consumers = queueFunctions(stack.functions);
+  const [first] = consumers;
   const { buckets } = local;
   const creds = 'AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER';
   return [
+    ...(stack.api ? [`API ${stack.api.endpoint}`] : []),
     `S3  ${s3Endpoint}`,
     `SQS ${sqsEndpoint}`,
-    `Buckets: ${buckets.uploads} (uploads; its events feed both queues), ${buckets.thumbnails}, ${buckets.models}`,
-    `Queues:  ${stack.functions.map((fn) => `${queueName(fn.name)} -> ${dlqName(fn.name)}`).join(', ')} (DLQ after ${declaredConfig.queues.maxReceiveCount} receives)`,
-    `State:   ${stack.stateDir} (bucket contents persist across restarts; queues start empty)`,
+    `DynamoDB ${dynamodbEndpoint} (the catalogue table ${local.tables.catalogue})`,
+    `Buckets: ${buckets.uploads} (uploads; its events feed every queue), ${buckets.thumbnails}, ${buckets.models}`,
+    `Queues:  ${consumers.map((fn) => `${queueName(fn.name)} -> ${dlqName(fn.name)}`).join(', ')} (DLQ after ${declaredConfig.queues.maxReceiveCount} receives)`,
+    `State:   ${stack.stateDir} (bucket contents and the catalogue persist across restarts; queues start empty)`,
     'Pipeline ready',
     '',
+    ...(stack.api
+      ? [
+          'Ask the API for an upload, then follow the image:',
+          `  curl -s -X POST ${stack.api.endpoint}/uploads -H 'content-type: application/json' -d '{"filename":"photo.jpg","contentType":"image/jpeg","size":123456}'`,
+          `  curl -s ${stack.api.endpoint}/images`,
+        ]
+      : []),
     'Upload an image:',
     `  npx pipeline upload photo.jpg --prefix holiday/`,
     `  aws --endpoint-url ${s3Endpoint} s3 cp photo.jpg s3://${buckets.uploads}/holiday/photo.jpg`,
@@ -124,21 +156,29 @@ export function banner(stack: { servers: LocalServers; stateDir: string; functio
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const ports = localPorts();
-  const s3Port = options.s3Port ?? ports.s3Port;
-  const sqsPort = options.sqsPort ?? ports.sqsPort;
+  const defaults = localPorts();
+  const ports: LocalPorts = {
+    s3Port: options.s3Port ?? defaults.s3Port,
+    sqsPort: options.sqsPort ?? defaults.sqsPort,
+    dynamodbPort: options.dynamodbPort ?? defaults.dynamodbPort,
+    apiPort: options.apiPort ?? defaults.apiPort,
+  };
+  const { s3Port, sqsPort } = ports;
   const stateDir = path.resolve(options.stateDir ?? local.stateDir);
   const quiet = options.quiet ?? false;
   const log = quiet ? () => undefined : (options.log ?? ((line: string) => console.log(line)));
   const functions = options.functions ?? FUNCTIONS;
 
-  await assertPortFree(s3Port, 'S3_PORT');
-  await assertPortFree(sqsPort, 'SQS_PORT');
+  const mountsApi = httpFunctions(functions).length > 0;
+  for (const name of Object.keys(ports) as (keyof LocalPorts)[]) {
+    if (name !== 'apiPort' || mountsApi) await assertPortFree(ports[name], PORT_SETTINGS[name]);
+  }
   let servers: LocalServers;
   try {
     servers = await startLocalServers({
       s3Port,
       sqsPort,
+      dynamodbPort: ports.dynamodbPort,
       stateDir,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
       quiet: true,
@@ -148,7 +188,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Lost a race for the port between the check and the bind.
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       const port = (error as { port?: number }).port;
-      throw port === sqsPort ? new PortInUseError(sqsPort, 'SQS_PORT') : new PortInUseError(s3Port, 'S3_PORT');
+      const name = (Object.keys(ports) as (keyof LocalPorts)[]).find((candidate) => ports[candidate] === port) ?? 's3Port';
+      throw new PortInUseError(ports[name], PORT_SETTINGS[name]);
     }
     throw error;
   }
@@ -180,13 +221,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     // Loaded now, not at the first upload: a configuration error stops the start with its message.
     const loadHandler = options.loadHandler ?? requireHandler;
-    const handlers = new Map<string, SqsHandler>();
+    const handlers = new Map<string, Handler>();
     for (const fn of functions) handlers.set(fn.name, await loadHandler(fn));
     // The model first, so the predictions of the seeded samples find it.
     const models = options.seed === false ? [] : await seedDirectory(s3, local.buckets.models, MODELS_DIR);
     if (models.length > 0) log(`Seeded the model files ${models.map((key) => `s3://${local.buckets.models}/${key}`).join(', ')}`);
 
-    const subscribed = functions.filter((fn) => fn.trigger.type === 'uploads-queue');
+    const subscribed = queueFunctions(functions);
     const fanout = startFanout({
       s3rver: servers.s3rver,
       sqs,
@@ -223,6 +264,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       cleanup.push(() => pollers[fn.name].stop());
     }
 
+    let api: LocalHttpApi | undefined;
+    if (mountsApi) {
+      const mounted = httpFunctions(functions).map((fn) => ({ fn, handler: handlers.get(fn.name) as HttpHandler }));
+      api = await startLocalHttpApi({ port: ports.apiPort, functions: mounted, region: local.region, log });
+      cleanup.push(() => (api as LocalHttpApi).close());
+    }
+
     // After the fan-out and the pollers, so the samples go through the pipeline like any upload: a new
     // user sees thumbnails, predictions and one DLQ entry (the corrupt sample) at once, and
     // `pipeline audit` finds every upload accounted for.
@@ -232,20 +280,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     writeStackState(stateDir, {
       pid: process.pid,
       startedAt: new Date().toISOString(),
-      s3Port,
-      sqsPort,
+      ...ports,
       s3Endpoint: servers.s3Endpoint,
       sqsEndpoint: servers.sqsEndpoint,
+      dynamodbEndpoint: servers.dynamodbEndpoint,
+      apiEndpoint: api?.endpoint ?? '',
       region: local.region,
       buckets: local.buckets,
+      tables: local.tables,
       queues: servers.queueUrls,
       env: pipelineSettings(process.env),
     });
     cleanup.push(async () => removeStackState(stateDir));
-    for (const line of banner({ servers, stateDir, functions })) log(line);
+    for (const line of banner({ servers, api, stateDir, functions })) log(line);
     let stopping: Promise<void> | undefined;
     return {
       servers,
+      api,
+      ports,
       s3,
       sqs,
       env,

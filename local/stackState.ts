@@ -12,10 +12,15 @@ export interface StackState {
   startedAt: string;
   s3Port: number;
   sqsPort: number;
+  dynamodbPort: number;
+  apiPort: number;
   s3Endpoint: string;
   sqsEndpoint: string;
+  dynamodbEndpoint: string;
+  apiEndpoint: string;
   region: string;
   buckets: { uploads: string; thumbnails: string; models: string };
+  tables: { catalogue: string };
   /** Queue URLs by key (see localQueueUrls). */
   queues: Record<string, string>;
   /** The pipeline settings of the handlers that differ from pipeline.config.json (THUMBNAIL_SIZES, MODEL_URI...). */

@@ -36,15 +36,37 @@ export interface PredictionConfig {
   threads: number;
 }
 
+/**
+ * How the API decides who calls it: `jwt` (every AWS stage) trusts the claims API Gateway's JWT
+ * authorizer verified; `local` (the local stack, bound to 127.0.0.1) treats every caller as an operator.
+ */
+export const API_AUTH_MODES = ['jwt', 'local'] as const;
+export type ApiAuthMode = (typeof API_AUTH_MODES)[number];
+
+export interface ApiConfig {
+  auth: ApiAuthMode;
+  /** Presigned uploads are made under this prefix of the uploads bucket only. */
+  uploadPrefix: string;
+  uploadUrlExpirySeconds: number;
+  thumbnailUrlExpirySeconds: number;
+  pageSize: number;
+  maxPageSize: number;
+  /** A caller is an operator when its token's `scope` holds `scope` or its `cognito:groups` holds `group`. */
+  admin: { scope: string; group: string };
+}
+
 export interface PipelineConfig {
   buckets: { uploads: string; thumbnails: string; models: string };
+  /** The image catalogue's DynamoDB table. */
+  catalogue: { table: string };
+  api: ApiConfig;
   thumbnails: ThumbnailConfig;
   limits: LimitsConfig;
   prediction: PredictionConfig;
   moderation: ModerationPolicy;
   /** Redrive and retention of every function's queue and DLQ. */
   queues: QueueSettings;
-  /** Sizing and batching per function, as declared. */
+  /** Sizing (and, for queue-fed functions, batching) per function, as declared. */
   functions: Record<string, FunctionSettings>;
 }
 
@@ -54,14 +76,20 @@ interface QueueSettings {
   dlqRetentionSeconds: number;
 }
 
-/** A function's sizing and batching (pipeline.config.json `functions.<name>`). */
+/** A function's sizing (pipeline.config.json `functions.<name>`). */
 export interface FunctionSettings {
   memoryMb: number;
   timeoutSeconds: number;
-  batchSize: number;
-  batchWindowSeconds: number;
   reservedConcurrency: number;
 }
+
+/** A queue-fed function's sizing and batching. */
+export interface QueueFunctionSettings extends FunctionSettings {
+  batchSize: number;
+  batchWindowSeconds: number;
+}
+
+const isQueueFunctionSettings = (settings: FunctionSettings): settings is QueueFunctionSettings => 'batchSize' in settings;
 
 export type DeclaredConfig = typeof declared;
 export const declaredConfig: DeclaredConfig = declared;
@@ -141,8 +169,20 @@ export function loadConfig(env: Env = process.env, base: DeclaredConfig = declar
   if (buckets.uploads === buckets.thumbnails) {
     throw new ConfigError(ENV.thumbnailsBucket, `must differ from ${ENV.uploadsBucket}, or thumbnails would trigger themselves`);
   }
+  const { api } = base;
+  const maxUploadExpiry = 900; // the API promises presigned requests that expire within 15 minutes
   return {
     buckets,
+    catalogue: { table: nonEmpty(ENV.imagesTable, String(pick(ENV.imagesTable, base.local.tables.catalogue))) },
+    api: {
+      auth: checkOneOf(String(pick(ENV.apiAuth, 'jwt')).trim(), API_AUTH_MODES, (problem) => new ConfigError(ENV.apiAuth, problem)),
+      uploadPrefix: api.uploadPrefix,
+      uploadUrlExpirySeconds: positiveInteger('api.uploadUrlExpirySeconds', api.uploadUrlExpirySeconds, maxUploadExpiry),
+      thumbnailUrlExpirySeconds: positiveInteger('api.thumbnailUrlExpirySeconds', api.thumbnailUrlExpirySeconds, 7 * 24 * 3600),
+      pageSize: positiveInteger('api.pageSize', api.pageSize, api.maxPageSize),
+      maxPageSize: positiveInteger('api.maxPageSize', api.maxPageSize, 1000),
+      admin: api.admin,
+    },
     thumbnails: {
       sizes: parseSizes(ENV.thumbnailSizes, pick(ENV.thumbnailSizes, base.thumbnails.sizes) as string | number[]),
       format: parseFormat(ENV.thumbnailFormat, String(pick(ENV.thumbnailFormat, base.thumbnails.format))),
@@ -173,6 +213,13 @@ export function loadConfig(env: Env = process.env, base: DeclaredConfig = declar
   };
 }
 
+/** The queue-fed functions' settings (those with batching) of pipeline.config.json. */
+export function queueFunctionSettings(base: DeclaredConfig = declaredConfig): [string, QueueFunctionSettings][] {
+  return Object.entries(base.functions as Record<string, FunctionSettings>).filter(
+    (entry): entry is [string, QueueFunctionSettings] => isQueueFunctionSettings(entry[1]),
+  );
+}
+
 /** The DLQ a function sends permanent failures to; fails its cold start, naming the variable, when unset. */
 export function deadLetterQueueUrl(functionName: string, env: Env = process.env): string {
   const name = dlqUrlVariable(functionName);
@@ -184,7 +231,7 @@ export function deadLetterQueueUrl(functionName: string, env: Env = process.env)
  * so a bad edit fails the test suite instead of a deploy.
  */
 export function validateDeclaredConfig(base: DeclaredConfig = declaredConfig): void {
-  for (const [name, fn] of Object.entries(base.functions)) {
+  for (const [name, fn] of queueFunctionSettings(base)) {
     positiveInteger(`functions.${name}.timeoutSeconds`, fn.timeoutSeconds, 900);
     positiveInteger(`functions.${name}.batchSize`, fn.batchSize, 10000);
     if (base.queues.visibilityTimeoutSeconds < 6 * fn.timeoutSeconds) {
@@ -203,6 +250,9 @@ export function validateDeclaredConfig(base: DeclaredConfig = declaredConfig): v
   parseSizes('thumbnails.sizes', base.thumbnails.sizes);
   parseModerationFlag('moderation.flag', base.moderation.flag);
   parseFormat('thumbnails.format', base.thumbnails.format);
+  if (!/^[a-z0-9][a-z0-9!_.*'()-]*\/$/i.test(base.api.uploadPrefix)) {
+    throw new ConfigError('api.uploadPrefix', `must be a key prefix ending in /, got ${JSON.stringify(base.api.uploadPrefix)}`);
+  }
 }
 
 /** For settings a function cannot run without; fails the cold start with the setting's name. */

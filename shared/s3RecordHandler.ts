@@ -4,7 +4,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { classifyError } from './classifyError';
 import { sendToDeadLetterQueue } from './deadLetter';
-import { PermanentError, type PipelineError } from './errors';
+import { PermanentError, type PipelineError, TransientError } from './errors';
 import { notificationBody, parseS3MessageBody, type S3ObjectEvent } from './events';
 import { METRICS, MetricUnit } from './observability';
 
@@ -17,6 +17,14 @@ export interface S3RecordHandlerOptions<Outcome> {
   maxReceiveCount: number;
   /** Does the work for one object event; throws a PermanentError or anything else (classified). */
   handle: (event: S3ObjectEvent, logger: Logger) => Promise<Outcome>;
+  /** After the work of an event (e.g. the catalogue record); its failure fails the event like the work's. */
+  after?: (event: S3ObjectEvent, outcome: Outcome) => Promise<void>;
+  /**
+   * Before a failure of an event goes to the DLQ (e.g. recording it in the catalogue). If it fails,
+   * the record is retried instead (the DLQ entry would otherwise be all there is), except on the
+   * last attempt, when the DLQ entry must not be lost for it.
+   */
+  beforeDeadLetter?: (event: S3ObjectEvent, error: PipelineError) => Promise<void>;
 }
 
 /**
@@ -29,6 +37,15 @@ export function createS3RecordHandler<Outcome>(options: S3RecordHandlerOptions<O
   const { sqs, deadLetterQueueUrl, metrics, handle, maxReceiveCount } = options;
 
   const deadLetter = async (record: SQSRecord, logger: Logger, error: PipelineError, event?: S3ObjectEvent) => {
+    if (event && options.beforeDeadLetter) {
+      try {
+        await options.beforeDeadLetter(event, error);
+      } catch (recordingError) {
+        const message = `could not record the ${error.reason} failure before dead-lettering: ${(recordingError as Error).message}`;
+        if (Number(record.attributes?.ApproximateReceiveCount) < maxReceiveCount) throw new TransientError('service-unavailable', message);
+        logger.error(message);
+      }
+    }
     logger.warn(`${error.failureClass} failure: sending to the DLQ`, { reason: error.reason, error: error.message });
     await sendToDeadLetterQueue(sqs, deadLetterQueueUrl, {
       body: event ? notificationBody([event]) : record.body,
@@ -56,6 +73,7 @@ export function createS3RecordHandler<Outcome>(options: S3RecordHandlerOptions<O
       logger.appendKeys({ bucket: event.bucket, s3Key: event.key, eventName: event.eventName });
       try {
         const outcome = await handle(event, logger);
+        await options.after?.(event, outcome);
         logger.info('processed', { outcome });
         outcomes.push(outcome);
       } catch (error) {

@@ -42,15 +42,20 @@ export async function downloadObject(s3: S3Client, bucket: string, key: string, 
   }
 }
 
-/** ETag and user metadata of an object, or undefined when it does not exist. */
+/** ETag, user metadata, size and time of an object, or undefined when it does not exist. */
 export async function headObject(
   s3: S3Client,
   bucket: string,
   key: string,
-): Promise<{ eTag?: string; metadata: Record<string, string> } | undefined> {
+): Promise<{ eTag?: string; metadata: Record<string, string>; size?: number; lastModified?: Date } | undefined> {
   try {
     const response = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return { eTag: normalizeETag(response.ETag), metadata: response.Metadata ?? {} };
+    return {
+      eTag: normalizeETag(response.ETag),
+      metadata: response.Metadata ?? {},
+      size: response.ContentLength,
+      lastModified: response.LastModified,
+    };
   } catch (error) {
     if (isMissingObject(error)) return undefined;
     throw classifyError(error);

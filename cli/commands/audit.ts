@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { FUNCTIONS } from '../../functions/registry';
+import { queueFunctions } from '../../functions/registry';
 import { formatAuditReport } from '../../ops/audit';
 import { runAudit } from '../../ops/auditSources';
 import { s3ClientOptions, sqsClientOptions } from '../../shared/clients';
@@ -19,7 +19,7 @@ export async function runAuditCommand(args: AuditArgs, output: Output): Promise<
     target = await resolveTarget(args, args.aws);
     const { buckets } = target;
     // `thumbnails`: the resize function's family alone; `all`: every family some function writes.
-    const writers = FUNCTIONS.flatMap((fn) => fn.outputs.map((family) => ({ family, fn })));
+    const writers = queueFunctions().flatMap((fn) => fn.outputs.map((family) => ({ family, fn })));
     const checked = writers.filter(({ family }) => args.outputs === 'all' || family === 'thumbnails');
     const families = checked.map(({ family, fn }) => {
       const { queueUrl, dlqUrl } = target?.functions[fn.name] ?? {};

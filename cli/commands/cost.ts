@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { FUNCTIONS, type FunctionDefinition, functionNamed } from '../../functions/registry';
+import { functionNamed, type QueueFunction, queueFunctions } from '../../functions/registry';
 import { type CostReport, computeCost, rekognitionModerationUsd } from '../../ops/cost';
 import { ARCHS, type Arch, PRICES } from '../../ops/prices';
 import { declaredConfig } from '../../shared/config';
@@ -11,11 +11,12 @@ import type { Output } from '../output';
 
 /** Where `npm run bench` leaves its latest image result. */
 const LAST_BENCH_FILE = path.resolve(__dirname, '..', '..', '.cache', 'bench', 'last.json');
-const RESIZE = functionNamed('resize');
+const FUNCTIONS = queueFunctions();
+const RESIZE = functionNamed('resize', FUNCTIONS);
 /** Without a benchmark result: the registry's figure for the resize function. */
 export const DEFAULT_RESIZE_MS = RESIZE.cost.defaultMsPerImage.ms;
 /** The option that gives a function's time per image: `--ms-per-image` for resize (what the benchmark measures), `--<name>-ms-per-image` for the others. */
-const msFlag = (fn: FunctionDefinition) => (fn === RESIZE ? 'ms-per-image' : `${fn.name}-ms-per-image`);
+const msFlag = (fn: QueueFunction) => (fn === RESIZE ? 'ms-per-image' : `${fn.name}-ms-per-image`);
 export const DEFAULT_IMAGES_PER_MONTH = 1_000_000;
 
 export interface CostArgs {
@@ -223,7 +224,7 @@ function moderationLines(report: CostReport): string[] {
 }
 
 /** A function's time per image: given, else (resize) the last benchmark's, else the registry's default. */
-function msPerImageOf(fn: FunctionDefinition, args: CostArgs): MsSource {
+function msPerImageOf(fn: QueueFunction, args: CostArgs): MsSource {
   const given = args.msPerImage[fn.name];
   if (fn === RESIZE) return resizeMsPerImage(given);
   return given !== undefined ? { ms: given, source: `given with --${msFlag(fn)}` } : fn.cost.defaultMsPerImage;

@@ -4,8 +4,8 @@ import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { queueName } from '../../functions/naming';
-import { FUNCTIONS, type FunctionDefinition, functionNamed } from '../../functions/registry';
-import { localQueueArn, localStackEnv } from '../../local/endpoints';
+import { functionNamed, type QueueFunction, queueFunctions } from '../../functions/registry';
+import { type LocalEndpoints, localQueueArn, localStackEnv } from '../../local/endpoints';
 import { lambdaContext } from '../../local/poller';
 import { applyEnv, requireHandler } from '../../local/stack';
 import { s3ClientOptions, sqsClientOptions } from '../../shared/clients';
@@ -63,11 +63,11 @@ function toSqsEvent(parsed: unknown, functionName: FunctionName, now = Date.now(
 function functionFor(event: SQSEvent, requested?: FunctionName): FunctionName {
   if (requested) return requested;
   const queue = event.Records[0]?.eventSourceARN?.split(':').pop();
-  return FUNCTIONS.find((fn) => queueName(fn.name) === queue)?.name ?? FUNCTIONS[0].name;
+  return queueFunctions().find((fn) => queueName(fn.name) === queue)?.name ?? queueFunctions()[0].name;
 }
 
 /** Checks that the pipeline's local stack answers on the endpoints; throws a ReplayError that says how to fix it. */
-async function assertStackRunning(endpoints: { s3Endpoint: string; sqsEndpoint: string }): Promise<void> {
+async function assertStackRunning(endpoints: LocalEndpoints): Promise<void> {
   const env = localStackEnv(endpoints);
   const quick = { maxAttempts: 1, requestHandler: { connectionTimeout: 1500, requestTimeout: 3000 } };
   const s3 = new S3Client({ ...s3ClientOptions(env), ...quick });
@@ -86,7 +86,7 @@ async function assertStackRunning(endpoints: { s3Endpoint: string; sqsEndpoint: 
   };
   try {
     await check('S3', endpoints.s3Endpoint, () => s3.send(new HeadBucketCommand({ Bucket: local.buckets.uploads })));
-    await check('SQS', endpoints.sqsEndpoint, () => sqs.send(new GetQueueUrlCommand({ QueueName: queueName(FUNCTIONS[0].name) })));
+    await check('SQS', endpoints.sqsEndpoint, () => sqs.send(new GetQueueUrlCommand({ QueueName: queueName(queueFunctions()[0].name) })));
   } finally {
     s3.destroy();
     sqs.destroy();
@@ -99,7 +99,7 @@ async function assertStackRunning(endpoints: { s3Endpoint: string; sqsEndpoint: 
  */
 export async function runReplay(args: ReplayArgs, output: Output): Promise<number> {
   let event: SQSEvent;
-  let fn: FunctionDefinition;
+  let fn: QueueFunction;
   try {
     let text: string;
     try {
@@ -113,12 +113,12 @@ export async function runReplay(args: ReplayArgs, output: Output): Promise<numbe
     } catch (error) {
       throw new ReplayError(`${args.eventFile} is not JSON: ${errorReason(error)}`);
     }
-    event = toSqsEvent(parsed, args.functionName ?? FUNCTIONS[0].name);
-    fn = functionNamed(functionFor(event, args.functionName));
+    event = toSqsEvent(parsed, args.functionName ?? queueFunctions()[0].name);
+    fn = functionNamed(functionFor(event, args.functionName), queueFunctions());
     // The running stack's endpoints and settings (its state file), as its own handlers have them.
-    const { clientEnv, s3Endpoint, sqsEndpoint } = localClientEnv();
-    await assertStackRunning({ s3Endpoint, sqsEndpoint });
-    applyEnv({ ...clientEnv, ...localStackEnv({ s3Endpoint, sqsEndpoint }) });
+    const { clientEnv, ...endpoints } = localClientEnv();
+    await assertStackRunning(endpoints);
+    applyEnv({ ...clientEnv, ...localStackEnv(endpoints) });
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     process.env.AWS_LAMBDA_INITIALIZATION_TYPE ??= 'on-demand';
   } catch (error) {

@@ -38,8 +38,8 @@ interface Prediction {
 type ObscureResult = 'clean' | 'obscured' | 'already-obscured' | 'not-written';
 
 export type PredictOutcome =
-  | { status: 'written'; key: string; top: LabelScore | undefined; verdict: Verdict; thumbnails: ObscureResult }
-  | { status: 'duplicate-skipped'; key: string; thumbnails?: ObscureResult }
+  | { status: 'written'; eTag: string; key: string; top: LabelScore | undefined; verdict: Verdict; thumbnails: ObscureResult }
+  | { status: 'duplicate-skipped'; eTag: string; key: string; thumbnails?: ObscureResult }
   | { status: 'source-missing' }
   | { status: 'deleted'; key: string };
 
@@ -106,9 +106,9 @@ export async function predictObject(event: S3ObjectEvent, deps: PredictDependenc
     if (isOutputOf(existing, eventETag, { [METADATA.model]: modelId })) {
       metrics.addMetric(METRICS.duplicatesSkipped, MetricUnit.Count, 1);
       // A run that wrote a flagged prediction may have stopped before it obscured the thumbnails.
-      if (!isFlaggedOutput(existing, eventETag)) return { status: 'duplicate-skipped', key };
+      if (!isFlaggedOutput(existing, eventETag)) return { status: 'duplicate-skipped', eTag: eventETag, key };
       const source = { bucket: event.bucket, key: event.key, eTag: eventETag, data: async () => (await downloadSource(event, deps))?.data };
-      return { status: 'duplicate-skipped', key, thumbnails: await obscureWrittenThumbnails(source, deps) };
+      return { status: 'duplicate-skipped', eTag: eventETag, key, thumbnails: await obscureWrittenThumbnails(source, deps) };
     }
   }
 
@@ -140,7 +140,8 @@ export async function predictObject(event: S3ObjectEvent, deps: PredictDependenc
   metrics.addMetric(METRICS.inferenceMs, MetricUnit.Milliseconds, prediction.timings.inferenceMs);
   metrics.addMetric(METRICS.predictionsWritten, MetricUnit.Count, 1);
   if (prediction.moderation.verdict === 'flagged') metrics.addMetric(METRICS.imagesFlagged, MetricUnit.Count, 1);
-  return { status: 'written', key, top: prediction.labels[0], verdict: prediction.moderation.verdict, thumbnails };
+  const eTag = prediction.source.eTag ?? eventETag ?? '';
+  return { status: 'written', eTag, key, top: prediction.labels[0], verdict: prediction.moderation.verdict, thumbnails };
 }
 
 /** A deleted source takes its prediction with it. */

@@ -18,8 +18,8 @@ export interface ResizeDependencies {
 }
 
 export type ResizeOutcome =
-  | { status: 'written'; keys: string[]; bytesIn: number; bytesOut: number; obscured: boolean }
-  | { status: 'duplicate-skipped'; keys: string[] }
+  | { status: 'written'; eTag: string; keys: string[]; bytesIn: number; bytesOut: number; obscured: boolean }
+  | { status: 'duplicate-skipped'; eTag: string; keys: string[] }
   | { status: 'source-missing' }
   | { status: 'deleted'; keys: string[] };
 
@@ -41,7 +41,7 @@ export async function resizeObject(event: S3ObjectEvent, deps: ResizeDependencie
       isOutputOf(marker, eventETag) && (isFlaggedOutput(marker, eventETag) || !(await predictionFlags(event.key, eventETag, deps)));
     if (done) {
       metrics.addMetric(METRICS.duplicatesSkipped, MetricUnit.Count, 1);
-      return { status: 'duplicate-skipped', keys };
+      return { status: 'duplicate-skipped', eTag: eventETag, keys };
     }
   }
 
@@ -52,7 +52,9 @@ export async function resizeObject(event: S3ObjectEvent, deps: ResizeDependencie
     for (;;) {
       const { bytesOut } = await writeThumbnails(source, keys, { obscure }, deps);
       // Flagged while these were written: the predict function may have found them not yet there.
-      if (obscure || !(await predictionFlags(event.key, source.eTag, deps))) return { bytesIn: downloaded.data.length, bytesOut, obscure };
+      if (obscure || !(await predictionFlags(event.key, source.eTag, deps))) {
+        return { eTag: source.eTag, bytesIn: downloaded.data.length, bytesOut, obscure };
+      }
       obscure = true;
     }
   });
@@ -63,7 +65,7 @@ export async function resizeObject(event: S3ObjectEvent, deps: ResizeDependencie
   metrics.addMetric(METRICS.bytesIn, MetricUnit.Bytes, written.bytesIn);
   metrics.addMetric(METRICS.bytesOut, MetricUnit.Bytes, written.bytesOut);
   metrics.addMetric(METRICS.processingTime, MetricUnit.Milliseconds, performance.now() - started);
-  return { status: 'written', keys, bytesIn: written.bytesIn, bytesOut: written.bytesOut, obscured: written.obscure };
+  return { status: 'written', eTag: written.eTag, keys, bytesIn: written.bytesIn, bytesOut: written.bytesOut, obscured: written.obscure };
 }
 
 /** A deleted source takes its thumbnails with it. */

@@ -1,0 +1,78 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { PipelineError } from '../errors';
+import { normalizeETag, type S3ObjectEvent } from '../events';
+import type { CataloguePrediction, CatalogueThumbnail, StageSource } from './item';
+import type { Catalogue } from './store';
+
+/**
+ * How a queue-fed function keeps its part of an upload's catalogue item: after each event it
+ * records what its outputs now show (or removes the item for a deletion), and a failure on its way
+ * to the DLQ is recorded with its reason. Writes are conditional (see store.ts), so a late event
+ * for an old version or a duplicate delivery changes nothing.
+ */
+
+/** What a stage's outputs say for a source version: its part of the item and what it learned about the source. */
+export interface StagePart {
+  thumbnails?: CatalogueThumbnail[];
+  prediction?: CataloguePrediction;
+  source?: Pick<StageSource, 'format' | 'width' | 'height'>;
+}
+
+/** The outcome of a stage's work on one event: the source version it worked on, when it did. */
+export type StageOutcome = { status: 'written' | 'duplicate-skipped'; eTag: string } | { status: 'source-missing' | 'deleted' };
+
+export interface StageRecorder {
+  recorded(event: S3ObjectEvent, outcome: StageOutcome): Promise<void>;
+  failed(event: S3ObjectEvent, error: PipelineError): Promise<void>;
+}
+
+export function createStageRecorder(options: {
+  stage: string;
+  /** Only uploads are catalogued: an event from anywhere else is refused by the stage (recursion guard). */
+  uploadsBucket: string;
+  catalogue: Pick<Catalogue, 'record' | 'remove'>;
+  /** The stage's part for this version, read from its outputs; undefined when they are not (all) there. */
+  part: (sourceKey: string, eTag: string) => Promise<StagePart | undefined>;
+  logger: Logger;
+}): StageRecorder {
+  const { stage, catalogue, part, logger, uploadsBucket } = options;
+  const sourceOf = (event: S3ObjectEvent, eTag: string): StageSource => ({
+    eTag,
+    sequencer: event.sequencer,
+    size: event.size,
+    uploadedAt: event.eventTime || new Date().toISOString(),
+  });
+  return {
+    async recorded(event, outcome) {
+      if (event.bucket !== uploadsBucket) return;
+      if (outcome.status === 'deleted') {
+        await catalogue.remove(event.key, { sequencer: event.sequencer, eventTime: event.eventTime || new Date().toISOString() });
+        return;
+      }
+      // The object is gone: its ObjectRemoved event removes the item.
+      if (outcome.status === 'source-missing') return;
+      const found = await part(event.key, outcome.eTag);
+      if (!found) {
+        logger.warn('outputs not found for the catalogue; left for the next delivery or a rebuild', { eTag: outcome.eTag });
+        return;
+      }
+      const written = await catalogue.record({
+        key: event.key,
+        stage,
+        source: { ...sourceOf(event, outcome.eTag), ...found.source },
+        result: { status: 'complete', thumbnails: found.thumbnails, prediction: found.prediction },
+      });
+      if (written === 'stale') logger.info('catalogue holds a newer version; not recorded', { eTag: outcome.eTag });
+    },
+    async failed(event, error) {
+      const eTag = normalizeETag(event.eTag);
+      if (event.bucket !== uploadsBucket || event.kind !== 'created' || !eTag) return;
+      await catalogue.record({
+        key: event.key,
+        stage,
+        source: sourceOf(event, eTag),
+        result: { status: 'failed', reason: error.reason, message: error.message },
+      });
+    },
+  };
+}
