@@ -281,7 +281,7 @@ export function buildResources(fns: readonly FunctionDefinition[], config: Infra
     Object.assign(fragment.Outputs, part.Outputs);
   };
   for (const fn of fns) add(functionResources(fn, config, context));
-  if (fns.some((fn) => fn.permissions.some((grant) => 'table' in grant))) add(catalogueTableResources(context));
+  if (fns.some((fn) => fn.permissions.some((grant) => 'table' in grant))) add(catalogueTableResources());
   const api = httpApiResources(fns, config, context);
   add(api);
   if (Object.keys(api.extensions).length > 0) fragment.extensions = api.extensions;

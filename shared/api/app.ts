@@ -5,7 +5,7 @@ import { type Context, Hono } from 'hono';
 import type { LambdaContext } from 'hono/aws-lambda';
 import type { CatalogueItem, ItemStatus } from '../catalogue/item';
 import { InvalidCursorError } from '../catalogue/cursor';
-import type { ListQuery } from '../catalogue/store';
+import type { ListOptions } from '../catalogue/store';
 import type { PipelineConfig } from '../config';
 import { fitsS3Key } from '../outputs';
 import type { Verdict } from '../moderation/policy';
@@ -22,7 +22,7 @@ import { checkUploadRequest, uploadKey } from './uploads';
 
 export interface CatalogueReader {
   get(key: string): Promise<CatalogueItem | undefined>;
-  list(query: ListQuery): Promise<{ items: CatalogueItem[]; cursor: string | null }>;
+  list(query: ListOptions): Promise<{ items: CatalogueItem[]; cursor: string | null }>;
 }
 
 export interface ApiDependencies {
@@ -98,7 +98,7 @@ export function createApiApp(deps: ApiDependencies): Hono<{ Bindings: Bindings; 
   });
 
   app.get('/images', guard('user'), async (c) => {
-    const query: ListQuery = {
+    const query: ListOptions = {
       status: oneOf('status', c.req.query('status'), STATUSES),
       verdict: oneOf('verdict', c.req.query('verdict'), VERDICTS),
       prefix: c.req.query('prefix') || undefined,
