@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { decodeCursor, encodeCursor, InvalidCursorError, MAX_CURSOR_LENGTH } from '../../shared/catalogue/cursor';
 import {
   type CatalogueItem,
   type CataloguePrediction,
@@ -379,6 +380,80 @@ describe('property: delivery order does not matter', () => {
         const replayed = updates.slice(0, cut % (updates.length + 1));
         for (const update of replayed) expect(['stale', 'unchanged']).toContain(mergeStage(final, update, STAGES, later(99)));
       }),
+    );
+  });
+});
+
+describe('cursor', () => {
+  const scope = {
+    listing: '["byStatus","complete",null,null]',
+    attributes: ['key', 'status', 'uploadedAt'],
+    fixed: { status: 'complete' },
+  };
+  const startKey = { key: 'holiday/beach.jpg', status: 'complete', uploadedAt: '2025-06-01T10:00:00.000Z' };
+  const reason = (cursor: string, inScope = scope) => {
+    try {
+      decodeCursor(cursor, inScope);
+    } catch (error) {
+      if (error instanceof InvalidCursorError) return error.reason;
+      throw error;
+    }
+    return 'accepted';
+  };
+  const envelope = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const tag = JSON.parse(Buffer.from(encodeCursor(startKey, scope), 'base64url').toString()).l;
+
+  test('property: any start key survives encoding, as an opaque URL-safe string', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 300 }),
+        fc.date({ noInvalidDate: true, min: new Date(0), max: new Date('2100-01-01') }),
+        (key, date) => {
+          const start = { key, status: 'complete', uploadedAt: date.toISOString() };
+          const cursor = encodeCursor(start, scope);
+          expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+          expect(decodeCursor(cursor, scope)).toEqual(start);
+        },
+      ),
+    );
+  });
+
+  test('a cursor of another listing is refused', () => {
+    const other = { listing: '["byStatus","complete",null,"a/"]', attributes: scope.attributes, fixed: scope.fixed };
+    expect(reason(encodeCursor(startKey, scope), other)).toBe('other-listing');
+  });
+
+  test.each([
+    ['empty', 'malformed', ''],
+    ['not base64url', 'malformed', 'abc+/='],
+    ['too long', 'malformed', 'A'.repeat(MAX_CURSOR_LENGTH + 1)],
+    ['not JSON', 'malformed', Buffer.from('{nope').toString('base64url')],
+    ['JSON but no envelope', 'malformed', envelope([1, 2, 3])],
+    ['another version', 'unsupported-version', envelope({ v: 2, l: 'x', k: startKey })],
+    ['an extra attribute', 'bad-key', envelope({ v: 1, l: tag, k: { ...startKey, revision: '1' } })],
+    ['a missing attribute', 'bad-key', envelope({ v: 1, l: tag, k: { key: 'a', status: 'complete' } })],
+    ['a number for a string', 'bad-key', envelope({ v: 1, l: tag, k: { ...startKey, uploadedAt: 5 } })],
+    ['a DynamoDB attribute value', 'bad-key', envelope({ v: 1, l: tag, k: { ...startKey, key: { S: 'a' } } })],
+    ['another partition', 'bad-key', envelope({ v: 1, l: tag, k: { ...startKey, status: 'failed' } })],
+    ['an oversized key', 'bad-key', envelope({ v: 1, l: tag, k: { ...startKey, key: 'x'.repeat(1025) } })],
+    ['a prototype key', 'bad-key', envelope({ v: 1, l: tag, k: JSON.parse('{"__proto__":{"a":1},"key":"a","status":"complete"}') })],
+  ])('%s is refused as %s', (_name, expected, cursor) => {
+    expect(reason(cursor)).toBe(expected);
+  });
+
+  test('property: garbage is refused with an InvalidCursorError, never anything else', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.base64String(),
+          fc.json().map((json) => Buffer.from(json).toString('base64url')),
+        ),
+        (garbage) => {
+          expect(reason(garbage)).not.toBe('accepted');
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });
