@@ -13,6 +13,8 @@ import {
   type StageSource,
   type StageUpdate,
 } from '../../shared/catalogue/item';
+import { InvalidListOptionError, listingPlan } from '../../shared/catalogue/store';
+import { indexKeyAttributes } from '../../shared/catalogue/table';
 import { PermanentError } from '../../shared/errors';
 
 const STAGES = ['resize', 'predict'] as const;
@@ -385,11 +387,7 @@ describe('property: delivery order does not matter', () => {
 });
 
 describe('cursor', () => {
-  const scope = {
-    listing: '["byStatus","complete",null,null]',
-    attributes: ['key', 'status', 'uploadedAt'],
-    fixed: { status: 'complete' },
-  };
+  const scope = { listing: '["byStatus","complete",null,null]', attributes: indexKeyAttributes('byStatus'), fixed: { status: 'complete' } };
   const startKey = { key: 'holiday/beach.jpg', status: 'complete', uploadedAt: '2025-06-01T10:00:00.000Z' };
   const reason = (cursor: string, inScope = scope) => {
     try {
@@ -455,5 +453,26 @@ describe('cursor', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('listingPlan', () => {
+  test('status first, then verdict, then everything; the rest filter', () => {
+    expect(listingPlan({ status: 'failed', verdict: 'flagged', prefix: 'a/' })).toMatchObject({
+      index: 'byStatus',
+      filtered: true,
+      query: { IndexName: 'byStatus', FilterExpression: '#verdict = :verdict AND begins_with(#key, :prefix)', ScanIndexForward: false },
+    });
+    expect(listingPlan({ verdict: 'clean' })).toMatchObject({ index: 'byVerdict', filtered: false });
+    expect(listingPlan({})).toMatchObject({ index: 'byUpload', filtered: false, scope: { fixed: { listing: 'all' } } });
+  });
+
+  test.each([
+    [{ status: 'ready' }, 'status'],
+    [{ verdict: 'nsfw' }, 'verdict'],
+    [{ prefix: '' }, 'prefix'],
+  ])('%j is refused naming %s', (options, option) => {
+    expect(() => listingPlan(options as never)).toThrow(InvalidListOptionError);
+    expect(() => listingPlan(options as never)).toThrow(new RegExp(`^${option}: `));
   });
 });
