@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
@@ -41,6 +42,17 @@ export function sqsClientOptions(env: Env = process.env) {
   };
 }
 
+/** The catalogue's table: dynalite locally, DynamoDB on AWS. */
+export function dynamoDbClientOptions(env: Env = process.env) {
+  const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB || undefined;
+  if (!endpoint) return {};
+  return {
+    endpoint,
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    credentials: credentialsFor(endpoint),
+  };
+}
+
 /**
  * The SDK's default HTTP handler never gives up on a stalled connection: one hung S3 response kept
  * its record (and every record after it) waiting until the invocation timed out, which fails the
@@ -52,3 +64,5 @@ const HTTP_TIMEOUTS = { connectionTimeout: 2000, socketTimeout: 5000 };
 
 export const createS3Client = (env: Env = process.env) => new S3Client({ ...s3ClientOptions(env), requestHandler: HTTP_TIMEOUTS });
 export const createSqsClient = (env: Env = process.env) => new SQSClient({ ...sqsClientOptions(env), requestHandler: HTTP_TIMEOUTS });
+export const createDynamoDbClient = (env: Env = process.env) =>
+  new DynamoDBClient({ ...dynamoDbClientOptions(env), requestHandler: HTTP_TIMEOUTS });
