@@ -1,3 +1,4 @@
+import { stageRecorderFor } from '../../shared/catalogue/stageRecorder';
 import { createS3Client, createSqsClient } from '../../shared/clients';
 import { deadLetterQueueUrl, loadConfig } from '../../shared/config';
 import { createSqsBatchHandler } from '../../shared/lambdaHandler';
@@ -6,6 +7,7 @@ import { ModelCache } from '../../shared/predict/modelCache';
 import { createModelSource } from '../../shared/predict/modelSource';
 import { predictObject, removePrediction } from '../../shared/predict/predictObject';
 import { createS3RecordHandler } from '../../shared/s3RecordHandler';
+import { functionNamed, queueFunctions } from '../registry';
 
 const config = loadConfig();
 const observability = createObservability('predict');
@@ -28,6 +30,9 @@ const models = new ModelCache({
 });
 const dependencies = { config, s3, tracer, metrics, models };
 
+const stages = queueFunctions();
+const catalogue = stageRecorderFor(functionNamed('predict', stages), stages.map((stage) => stage.name), { config, s3, tracer, logger });
+
 export const handler = createSqsBatchHandler(
   observability,
   createS3RecordHandler({
@@ -36,6 +41,8 @@ export const handler = createSqsBatchHandler(
     logger,
     metrics,
     maxReceiveCount: config.queues.maxReceiveCount,
+    after: catalogue.recorded,
+    beforeDeadLetter: catalogue.failed,
     handle: (event) => (event.kind === 'created' ? predictObject(event, dependencies) : removePrediction(event, dependencies)),
   }),
 );

@@ -8,7 +8,7 @@ import type { Presigner } from './presign';
  */
 export async function imageView(item: CatalogueItem, presigner: Pick<Presigner, 'download'>) {
   const flagged = item.prediction?.verdict === 'flagged';
-  const servable = item.thumbnails.filter((thumbnail) => !flagged || thumbnail.obscured);
+  const servable = item.thumbnails.filter((thumbnail) => !flagged || thumbnail.obscured || item.prediction?.thumbnailsObscured);
   const failedStage = Object.values(item.stages).find((stage) => stage.status === 'failed' && stage.eTag === item.source.eTag);
   return {
     key: item.key,

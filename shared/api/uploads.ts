@@ -41,7 +41,12 @@ export function checkFilename(raw: unknown): string {
 
 /** `My Photo (1).JPG` -> `My-Photo-1-.JPG`; never empty, never a dot file, at most 100 characters with the extension kept. */
 export function keySafeName(filename: string): string {
-  const replaced = filename.normalize('NFKD').replace(KEY_SAFE, '-').replace(/^[.-]+/, '');
+  // Accents come off (NFKD splits them into combining marks) rather than turning into dashes.
+  const replaced = filename
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(KEY_SAFE, '-')
+    .replace(/^[.-]+/, '');
   const safe = replaced === '' ? 'upload' : replaced;
   if (safe.length <= MAX_KEY_NAME_CHARS) return safe;
   const dot = safe.lastIndexOf('.');

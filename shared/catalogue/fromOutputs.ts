@@ -1,10 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { PipelineConfig } from '../config';
+import { isFlaggedOutput } from '../moderation/enforce';
 import type { Moderation } from '../moderation/policy';
-import { isOutputOf, METADATA, predictionKey, thumbnailKeys } from '../outputs';
+import { isOutputOf, METADATA, type OutputFamilyName, predictionKey, thumbnailKeys } from '../outputs';
 import type { LabelScore } from '../predict/scores';
 import { downloadObject, headObject } from '../storage';
 import type { CataloguePrediction, CatalogueThumbnail, StageSource } from './item';
+import type { StagePart } from './stageRecorder';
 
 /**
  * A stage's part of the catalogue as the S3 outputs show it: the functions record what they wrote
@@ -55,13 +57,41 @@ export async function predictionOf(
   if (!object) return undefined;
   const stored = JSON.parse(object.data.toString('utf8')) as StoredPrediction;
   if (stored.source.eTag !== eTag) return undefined;
+  const { verdict } = stored.moderation;
+  const marker = thumbnailKeys(sourceKey, deps.config.thumbnails.sizes, deps.config.thumbnails.format)[0];
+  const thumbnailsObscured =
+    verdict === 'flagged' && isFlaggedOutput((await headObject(deps.s3, deps.config.buckets.thumbnails, marker))?.metadata, eTag);
   return {
     prediction: {
       model: `${stored.model.name}/${stored.model.version}`,
       labels: stored.labels,
-      verdict: stored.moderation.verdict,
+      verdict,
       flaggedBy: stored.moderation.flaggedBy.map(({ label }) => label),
+      ...(verdict === 'flagged' && { thumbnailsObscured }),
     },
     source: { format: stored.source.format, width: stored.source.width, height: stored.source.height },
   };
+}
+
+/** Reads an output family's part of the catalogue; undefined while the family is not (all) there for the version. */
+export type PartReader = (sourceKey: string, eTag: string, deps: Deps) => Promise<StagePart | undefined>;
+
+export const FAMILY_PARTS: Record<OutputFamilyName, PartReader> = {
+  thumbnails: async (sourceKey, eTag, deps) => {
+    const thumbnails = await thumbnailsOf(sourceKey, eTag, deps);
+    return thumbnails && { thumbnails };
+  },
+  prediction: (sourceKey, eTag, deps) => predictionOf(sourceKey, eTag, deps),
+};
+
+/** A stage's part: every family it writes, or undefined while any of them is missing. */
+export async function stagePart(
+  families: readonly OutputFamilyName[],
+  sourceKey: string,
+  eTag: string,
+  deps: Deps,
+): Promise<StagePart | undefined> {
+  const parts = await Promise.all(families.map((family) => FAMILY_PARTS[family](sourceKey, eTag, deps)));
+  if (parts.some((part) => part === undefined)) return undefined;
+  return Object.assign({}, ...parts);
 }

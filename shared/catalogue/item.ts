@@ -61,6 +61,8 @@ export interface CatalogueThumbnail {
   bytes: number;
   /** The thumbnail's key in the thumbnails bucket. */
   key: string;
+  /** Written obscured (its upload was flagged): the only kind of thumbnail of a flagged upload the API hands out. */
+  obscured?: boolean;
 }
 
 export interface CataloguePrediction {
@@ -70,6 +72,8 @@ export interface CataloguePrediction {
   verdict: Verdict;
   /** The labels whose scores reached their thresholds. */
   flaggedBy: string[];
+  /** For a flagged upload: its thumbnails of this version are written obscured (by predict, or by resize itself). */
+  thumbnailsObscured?: boolean;
 }
 
 export interface CatalogueItem {

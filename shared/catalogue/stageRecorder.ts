@@ -1,8 +1,14 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { createDynamoDbClient } from '../clients';
+import type { PipelineConfig } from '../config';
 import type { PipelineError } from '../errors';
 import { normalizeETag, type S3ObjectEvent } from '../events';
+import type { OutputFamilyName } from '../outputs';
+import { stagePart } from './fromOutputs';
 import type { CataloguePrediction, CatalogueThumbnail, StageSource } from './item';
-import type { Catalogue } from './store';
+import { type Catalogue, createCatalogue } from './store';
 
 /**
  * How a queue-fed function keeps its part of an upload's catalogue item: after each event it
@@ -19,7 +25,11 @@ export interface StagePart {
 }
 
 /** The outcome of a stage's work on one event: the source version it worked on, when it did. */
-export type StageOutcome = { status: 'written' | 'duplicate-skipped'; eTag: string } | { status: 'source-missing' | 'deleted' };
+export type StageOutcome =
+  | { status: 'written'; eTag: string }
+  | { status: 'duplicate-skipped'; eTag: string }
+  | { status: 'source-missing' }
+  | { status: 'deleted' };
 
 export interface StageRecorder {
   recorded(event: S3ObjectEvent, outcome: StageOutcome): Promise<void>;
@@ -75,4 +85,29 @@ export function createStageRecorder(options: {
       });
     },
   };
+}
+
+/**
+ * The recorder a queue-fed function runs with: its part is read from the output families it
+ * writes, and the table is the configured catalogue. `stages` are every queue-fed function's names
+ * (an item is complete when all of them are).
+ */
+export function stageRecorderFor(
+  stage: { name: string; outputs: readonly OutputFamilyName[] },
+  stages: readonly string[],
+  deps: { config: PipelineConfig; s3: S3Client; tracer: Tracer; logger: Logger },
+): StageRecorder {
+  const { config, s3, tracer, logger } = deps;
+  const catalogue = createCatalogue({
+    client: tracer.captureAWSv3Client(createDynamoDbClient()),
+    tableName: config.catalogue.table,
+    stages,
+  });
+  return createStageRecorder({
+    stage: stage.name,
+    uploadsBucket: config.buckets.uploads,
+    catalogue,
+    part: (sourceKey, eTag) => stagePart(stage.outputs, sourceKey, eTag, { config, s3 }),
+    logger,
+  });
 }

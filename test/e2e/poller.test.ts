@@ -29,6 +29,7 @@ beforeAll(async () => {
   servers = await startLocalServers({
     s3Port: await freePort(),
     sqsPort: await freePort(),
+    dynamodbPort: await freePort(),
     stateDir,
     visibilityTimeoutSeconds: VISIBILITY_SECONDS,
   });

@@ -30,7 +30,13 @@ const QUIET_ENV = { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED:
 
 export async function startHandlerHarness(): Promise<HandlerHarness> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'pipeline-it-'));
-  const servers = await startLocalServers({ s3Port: await freePort(), sqsPort: await freePort(), stateDir, visibilityTimeoutSeconds: 2 });
+  const servers = await startLocalServers({
+    s3Port: await freePort(),
+    sqsPort: await freePort(),
+    dynamodbPort: await freePort(),
+    stateDir,
+    visibilityTimeoutSeconds: 2,
+  });
   const s3 = createS3Client(servers.env);
   const sqs = createSqsClient(servers.env);
 

@@ -4,9 +4,17 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { FunctionDefinition } from '../../functions/registry';
-import type { BatchReport, SqsHandler } from '../../local/poller';
+import type { LocalPorts } from '../../local/endpoints';
+import type { BatchReport } from '../../local/poller';
 import { freePort } from '../../local/servers';
-import { type FunctionName, type LocalStack, type LocalStackOptions, requireHandler, startLocalStack } from '../../local/stack';
+import {
+  type FunctionName,
+  type Handler,
+  type LocalStack,
+  type LocalStackOptions,
+  requireHandler,
+  startLocalStack,
+} from '../../local/stack';
 import { type StoreOps, storeOps } from './storeOps';
 
 /**
@@ -18,7 +26,9 @@ export interface TestStack extends StoreOps {
   stack: LocalStack;
   s3: S3Client;
   sqs: SQSClient;
-  ports: { s3Port: number; sqsPort: number };
+  ports: LocalPorts;
+  /** The local HTTP API's base URL (`http://127.0.0.1:<port>`). */
+  apiUrl: string;
   stateDir: string;
   queueUrls: LocalStack['servers']['queueUrls'];
   /** Every batch the pollers invoked so far, in order. */
@@ -36,12 +46,12 @@ export interface TestStackOptions
   /** Reuse a state folder (to test persistence); by default a fresh one that stop() removes. */
   stateDir?: string;
   /** Replace a function's handler (e.g. a stub); by default the real functions/<name>/handler. */
-  handlers?: Partial<Record<FunctionName, SqsHandler>>;
+  handlers?: Partial<Record<FunctionName, Handler>>;
 }
 
 /** The real handler module, loaded fresh so it reads the environment this stack sets. */
-function isolatedHandler(fn: FunctionDefinition): SqsHandler {
-  let handler: SqsHandler | undefined;
+function isolatedHandler(fn: FunctionDefinition): Handler {
+  let handler: Handler | undefined;
   jest.isolateModules(() => {
     handler = requireHandler(fn);
   });
@@ -51,7 +61,12 @@ function isolatedHandler(fn: FunctionDefinition): SqsHandler {
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const ownsStateDir = options.stateDir === undefined;
   const stateDir = options.stateDir ?? mkdtempSync(path.join(tmpdir(), 'pipeline-e2e-'));
-  const ports = { s3Port: await freePort(), sqsPort: await freePort() };
+  const ports: LocalPorts = {
+    s3Port: await freePort(),
+    sqsPort: await freePort(),
+    dynamodbPort: await freePort(),
+    apiPort: await freePort(),
+  };
   const batches: BatchReport[] = [];
   let stack: LocalStack;
   try {
@@ -98,6 +113,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     s3,
     sqs,
     ports,
+    apiUrl: `http://127.0.0.1:${ports.apiPort}`,
     stateDir,
     queueUrls: stack.servers.queueUrls,
     batches,
