@@ -18,7 +18,7 @@ jest.setTimeout(120_000);
 let t: TestStack;
 
 beforeAll(async () => {
-  t = await startTestStack({ seed: false, batchWindowSeconds: 0 });
+  t = await startTestStack({ batchWindowSeconds: 0 });
 });
 
 afterAll(async () => {
@@ -58,7 +58,7 @@ async function postFile(upload: PresignedUpload, data: Buffer, options: { conten
   const form = new FormData();
   for (const [name, value] of Object.entries({ ...upload.fields, ...options.fields })) form.append(name, value);
   if (options.contentType) form.set('Content-Type', options.contentType);
-  form.append('file', new Blob([data]), 'file');
+  form.append('file', new Blob([new Uint8Array(data)]), 'file');
   const response = await fetch(upload.url, { method: 'POST', body: form });
   return { status: response.status, text: await response.text() };
 }
@@ -222,7 +222,7 @@ test('a late event for an old version does not overwrite the record of the newer
     body: (() => {
       const form = new FormData();
       for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
-      form.append('file', new Blob([smaller]), 'file');
+      form.append('file', new Blob([new Uint8Array(smaller)]), 'file');
       return form;
     })(),
   });
