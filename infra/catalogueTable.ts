@@ -31,7 +31,7 @@ export function catalogueTableResources(): Pick<CfnFragment, 'Resources' | 'Outp
       [SHARED.catalogueTable]: {
         Type: 'AWS::DynamoDB::Table',
         Properties: {
-          TableName: sub('${AWS::StackName}-images'),
+          TableName: sub(`\${AWS::StackName}-images`),
           ...(catalogueTableProperties() as unknown as Record<string, CfnValue>),
           PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
           SSESpecification: { SSEEnabled: true },

@@ -6,9 +6,9 @@ import {
   type Permission,
   type QueueFunction,
 } from '../functions/registry';
+import { catalogueTableResources } from './catalogueTable';
 import { type CfnFragment, type CfnResource, type CfnValue, getAtt, ref, sub } from './cfn';
 import type { InfraConfig, StackContext } from './context';
-import { catalogueTableResources } from './catalogueTable';
 import { httpApiResources } from './httpApi';
 import { assertUniqueIds } from './lambdaFunctions';
 import { bucketId, dlqName, functionIds, queueName, SHARED, unknownTrigger } from './naming';

@@ -40,12 +40,18 @@ function userPoolResources(config: InfraConfig): Record<string, CfnResource> {
     [SHARED.userPool]: {
       Type: 'AWS::Cognito::UserPool',
       Properties: {
-        UserPoolName: sub('${AWS::StackName}-users'),
+        UserPoolName: sub(`\${AWS::StackName}-users`),
         AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
         UsernameAttributes: ['email'],
         AutoVerifiedAttributes: ['email'],
         Policies: {
-          PasswordPolicy: { MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: false },
+          PasswordPolicy: {
+            MinimumLength: 12,
+            RequireLowercase: true,
+            RequireUppercase: true,
+            RequireNumbers: true,
+            RequireSymbols: false,
+          },
         },
         MfaConfiguration: 'OPTIONAL',
         EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
@@ -55,7 +61,7 @@ function userPoolResources(config: InfraConfig): Record<string, CfnResource> {
       Type: 'AWS::Cognito::UserPoolClient',
       Properties: {
         UserPoolId: ref(SHARED.userPool),
-        ClientName: sub('${AWS::StackName}-api'),
+        ClientName: sub(`\${AWS::StackName}-api`),
         GenerateSecret: false,
         ExplicitAuthFlows: ['ALLOW_USER_SRP_AUTH', 'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
         PreventUserExistenceErrors: 'ENABLED',

@@ -45,7 +45,12 @@ export const PORT_SETTINGS: Record<keyof LocalPorts, string> = {
   apiPort: 'API_PORT',
 };
 
-const DEFAULT_PORTS: LocalPorts = { s3Port: local.s3Port, sqsPort: local.sqsPort, dynamodbPort: local.dynamodbPort, apiPort: local.apiPort };
+const DEFAULT_PORTS: LocalPorts = {
+  s3Port: local.s3Port,
+  sqsPort: local.sqsPort,
+  dynamodbPort: local.dynamodbPort,
+  apiPort: local.apiPort,
+};
 
 function port(env: Env, setting: string, fallback: number): number {
   const raw = env[setting];

@@ -131,9 +131,9 @@ async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
+function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV2, cors: Record<string, string> = {}): void {
   const body = result.body === undefined ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
-  const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>) };
+  const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>), ...cors };
   if (result.cookies?.length) headers['set-cookie'] = result.cookies;
   response.writeHead(result.statusCode ?? 200, { ...headers, 'content-length': String(body.length) });
   response.end(body);
@@ -155,18 +155,34 @@ export interface LocalHttpApiOptions {
   port: number;
   functions: readonly MountedFunction[];
   region: string;
+  /** Origins a browser may call from (pipeline.config.json `api.cors`), answered as API Gateway's CORS configuration does. */
+  allowedOrigins: readonly string[];
   log?: (line: string) => void;
+}
+
+/** API Gateway's CORS answer for an allowed origin: the preflight, and the header on every response. */
+export function corsHeaders(origin: string | undefined, allowedOrigins: readonly string[]): Record<string, string> {
+  if (!origin || !(allowedOrigins.includes(origin) || allowedOrigins.includes('*'))) return {};
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-allow-methods': 'GET,POST,DELETE,OPTIONS',
+    'access-control-allow-headers': 'content-type,authorization',
+    'access-control-max-age': '600',
+    vary: 'origin',
+  };
 }
 
 export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<LocalHttpApi> {
   const { functions, region, log } = options;
   const server = createServer(async (request, response) => {
+    const cors = corsHeaders(request.headers.origin, options.allowedOrigins);
     try {
+      if (request.method === 'OPTIONS') return send(response, { statusCode: cors['access-control-allow-origin'] ? 204 : 404 }, cors);
       const rawPath = new URL(request.url ?? '/', `http://${LOCAL_HOST}`).pathname;
       const match = matchRoute(functions, request.method ?? 'GET', rawPath);
-      if (!match) return send(response, gatewayError(404, 'Not Found'));
+      if (!match) return send(response, gatewayError(404, 'Not Found'), cors);
       const body = await readBody(request);
-      if (!body) return send(response, gatewayError(413, 'Request Entity Too Large'));
+      if (!body) return send(response, gatewayError(413, 'Request Entity Too Large'), cors);
       const { fn, handler } = match.mounted;
       const context = lambdaContext({
         functionName: fn.name,
@@ -174,11 +190,11 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
         timeoutSeconds: fn.settings.timeoutSeconds,
         memoryMb: fn.settings.memoryMb,
       });
-      send(response, normaliseResult(await handler(apiGatewayEvent(request, body, match), context)));
+      send(response, normaliseResult(await handler(apiGatewayEvent(request, body, match), context)), cors);
     } catch (error) {
       // What API Gateway answers when the integration fails; the handler's own errors never get here.
       log?.(`HTTP API: ${request.method} ${request.url}: ${(error as Error).message}`);
-      if (!response.headersSent) send(response, gatewayError(500, 'Internal Server Error'));
+      if (!response.headersSent) send(response, gatewayError(500, 'Internal Server Error'), cors);
     }
   });
   server.listen(options.port, LOCAL_HOST);

@@ -16,8 +16,8 @@ import { declaredConfig } from '../shared/config';
 import { ENV } from '../shared/environment';
 import { decodeS3EventKey } from '../shared/s3Key';
 import { assertPortFree, type LocalPorts, localPorts, localQueueArn, localQueueUrl, PORT_SETTINGS, PortInUseError } from './endpoints';
-import { type HttpHandler, type LocalHttpApi, startLocalHttpApi } from './httpApi';
 import { type Fanout, startFanout } from './fanout';
+import { type HttpHandler, type LocalHttpApi, startLocalHttpApi } from './httpApi';
 import { type BatchReport, type Poller, type SqsHandler, startPoller } from './poller';
 import { MODELS_DIR, seedDirectory, seedSamples } from './samples';
 import { type LocalServers, startLocalServers } from './servers';
@@ -267,7 +267,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let api: LocalHttpApi | undefined;
     if (mountsApi) {
       const mounted = httpFunctions(functions).map((fn) => ({ fn, handler: handlers.get(fn.name) as HttpHandler }));
-      api = await startLocalHttpApi({ port: ports.apiPort, functions: mounted, region: local.region, log });
+      api = await startLocalHttpApi({
+        port: ports.apiPort,
+        functions: mounted,
+        region: local.region,
+        allowedOrigins: declaredConfig.api.cors.allowedOrigins,
+        log,
+      });
       cleanup.push(() => (api as LocalHttpApi).close());
     }
 

@@ -215,8 +215,8 @@ export function loadConfig(env: Env = process.env, base: DeclaredConfig = declar
 
 /** The queue-fed functions' settings (those with batching) of pipeline.config.json. */
 export function queueFunctionSettings(base: DeclaredConfig = declaredConfig): [string, QueueFunctionSettings][] {
-  return Object.entries(base.functions as Record<string, FunctionSettings>).filter(
-    (entry): entry is [string, QueueFunctionSettings] => isQueueFunctionSettings(entry[1]),
+  return Object.entries(base.functions as Record<string, FunctionSettings>).filter((entry): entry is [string, QueueFunctionSettings] =>
+    isQueueFunctionSettings(entry[1]),
   );
 }
 

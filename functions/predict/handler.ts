@@ -31,7 +31,11 @@ const models = new ModelCache({
 const dependencies = { config, s3, tracer, metrics, models };
 
 const stages = queueFunctions();
-const catalogue = stageRecorderFor(functionNamed('predict', stages), stages.map((stage) => stage.name), { config, s3, tracer, logger });
+const catalogue = stageRecorderFor(
+  functionNamed('predict', stages),
+  stages.map((stage) => stage.name),
+  { config, s3, tracer, logger },
+);
 
 export const handler = createSqsBatchHandler(
   observability,

@@ -15,7 +15,11 @@ const sqs = tracer.captureAWSv3Client(createSqsClient());
 const dependencies = { config, s3, tracer, metrics };
 
 const stages = queueFunctions();
-const catalogue = stageRecorderFor(functionNamed('resize', stages), stages.map((stage) => stage.name), { config, s3, tracer, logger });
+const catalogue = stageRecorderFor(
+  functionNamed('resize', stages),
+  stages.map((stage) => stage.name),
+  { config, s3, tracer, logger },
+);
 
 export const handler = createSqsBatchHandler(
   observability,

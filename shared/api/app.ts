@@ -3,12 +3,12 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { type Context, Hono } from 'hono';
 import type { LambdaContext } from 'hono/aws-lambda';
-import type { CatalogueItem, ItemStatus } from '../catalogue/item';
 import { InvalidCursorError } from '../catalogue/cursor';
+import type { CatalogueItem, ItemStatus } from '../catalogue/item';
 import type { ListOptions } from '../catalogue/store';
 import type { PipelineConfig } from '../config';
-import { fitsS3Key } from '../outputs';
 import type { Verdict } from '../moderation/policy';
+import { fitsS3Key } from '../outputs';
 import { authorize, type Caller, callerOf, type RouteAccess } from './auth';
 import { ApiError, errorBody } from './errors';
 import { imageView } from './imageView';
@@ -59,7 +59,8 @@ function pageSize(raw: string | undefined, config: PipelineConfig['api']): numbe
 }
 
 function imageKey(raw: string): string {
-  if (raw === '' || !fitsS3Key(raw)) throw new ApiError(400, 'invalid-key', 'the key must be 1 to 1024 bytes of UTF-8, URL-encoded as one path segment');
+  if (raw === '' || !fitsS3Key(raw))
+    throw new ApiError(400, 'invalid-key', 'the key must be 1 to 1024 bytes of UTF-8, URL-encoded as one path segment');
   return raw;
 }
 
@@ -78,12 +79,13 @@ export function createApiApp(deps: ApiDependencies): Hono<{ Bindings: Bindings; 
   const app = new Hono<{ Bindings: Bindings; Variables: { caller: Caller } }>();
 
   /** The route's access rule, checked before its handler runs. */
-  const guard = (access: RouteAccess) => async (c: Context<{ Bindings: Bindings; Variables: { caller: Caller } }>, next: () => Promise<void>) => {
-    const caller = callerOf(c.env?.event?.requestContext?.authorizer?.jwt?.claims, config.api);
-    authorize(access, caller);
-    c.set('caller', caller);
-    await next();
-  };
+  const guard =
+    (access: RouteAccess) => async (c: Context<{ Bindings: Bindings; Variables: { caller: Caller } }>, next: () => Promise<void>) => {
+      const caller = callerOf(c.env?.event?.requestContext?.authorizer?.jwt?.claims, config.api);
+      authorize(access, caller);
+      c.set('caller', caller);
+      await next();
+    };
   const view = (item: CatalogueItem) => imageView(item, presigner);
 
   app.get('/health', guard('public'), (c) => c.json({ status: 'ok' }));

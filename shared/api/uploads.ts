@@ -18,8 +18,7 @@ const MAX_FILENAME_CHARS = 255;
 const KEY_SAFE = /[^A-Za-z0-9._-]+/g;
 const MAX_KEY_NAME_CHARS = 100;
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * A filename is a name, never a path: one that tries to climb out of its folder, is absolute, or
@@ -58,7 +57,8 @@ export function checkUploadRequest(body: unknown, maxBytes: number): UploadReque
   if (!isObject(body)) throw new ApiError(400, 'invalid-request', 'the body must be a JSON object: { "filename", "contentType", "size" }');
   const filename = checkFilename(body.filename);
   const contentType = typeof body.contentType === 'string' ? body.contentType.trim().toLowerCase() : undefined;
-  if (!contentType) throw new ApiError(400, 'unsupported-content-type', `contentType is required, one of ${UPLOAD_CONTENT_TYPES.join(', ')}`);
+  if (!contentType)
+    throw new ApiError(400, 'unsupported-content-type', `contentType is required, one of ${UPLOAD_CONTENT_TYPES.join(', ')}`);
   if (!(UPLOAD_CONTENT_TYPES as readonly string[]).includes(contentType)) {
     throw new ApiError(
       400,

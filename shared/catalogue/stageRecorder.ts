@@ -40,7 +40,7 @@ export function createStageRecorder(options: {
   stage: string;
   /** Only uploads are catalogued: an event from anywhere else is refused by the stage (recursion guard). */
   uploadsBucket: string;
-  catalogue: Pick<Catalogue, 'record' | 'remove'>;
+  catalogue: Pick<Catalogue, 'get' | 'record' | 'remove'>;
   /** The stage's part for this version, read from its outputs; undefined when they are not (all) there. */
   part: (sourceKey: string, eTag: string) => Promise<StagePart | undefined>;
   logger: Logger;
@@ -61,6 +61,11 @@ export function createStageRecorder(options: {
       }
       // The object is gone: its ObjectRemoved event removes the item.
       if (outcome.status === 'source-missing') return;
+      // A duplicate delivery costs one read when the item already has this result.
+      if (outcome.status === 'duplicate-skipped') {
+        const state = (await catalogue.get(event.key))?.stages[stage];
+        if (state?.status === 'complete' && state.eTag === outcome.eTag) return;
+      }
       const found = await part(event.key, outcome.eTag);
       if (!found) {
         logger.warn('outputs not found for the catalogue; left for the next delivery or a rebuild', { eTag: outcome.eTag });
