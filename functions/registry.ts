@@ -17,9 +17,9 @@ export type Permission =
   /**
    * Objects of a bucket (optionally only under some prefixes): `read` is GetObject(+Version),
    * `overwrite` Get/Put, `write` Get/Put/Delete; `put` (PutObject: what a presigned upload is
-   * made with) and `delete` (DeleteObject) alone.
+   * made with) and `delete` (DeleteObject) alone; `list` is ListBucket and nothing else.
    */
-  | { sid: string; bucket: BucketRole; access: 'read' | 'overwrite' | 'write' | 'put' | 'delete'; prefixes?: readonly string[] }
+  | { sid: string; bucket: BucketRole; access: 'read' | 'overwrite' | 'write' | 'put' | 'delete' | 'list'; prefixes?: readonly string[] }
   /** The stack's own SSM parameters (`/<service>/<stage>/*`), read-only. */
   | { sid: string; parameters: 'read' }
   /**
@@ -27,7 +27,12 @@ export type Permission =
    * PutItem and DeleteItem (the optimistic, conditional writes of shared/catalogue). A function
    * with either gets the table's name in its environment.
    */
-  | { sid: string; table: 'catalogue'; access: 'read' | 'write' };
+  | { sid: string; table: 'catalogue'; access: 'read' | 'write' }
+  /**
+   * What an operator does to every queue-fed function's queues: read, delete and send back the
+   * messages of its DLQ (and the delivery DLQ), send to and read the depth of its queue.
+   */
+  | { sid: string; queues: 'operate' };
 
 /**
  * A queue subscribed to the uploads topic (raw delivery), with its own DLQ; the function consumes
@@ -66,7 +71,7 @@ interface FunctionBase {
   handler: string;
   description: string;
   /** Environment it reads beyond what every function gets (buckets, its DLQ, the table, Powertools settings). */
-  environment: readonly ('MODEL_URI_PARAMETER' | 'POWERTOOLS_TRACE_ENABLED' | 'API_AUTH')[];
+  environment: readonly ('MODEL_URI_PARAMETER' | 'POWERTOOLS_TRACE_ENABLED' | 'API_AUTH' | 'QUEUE_URLS')[];
   permissions: readonly Permission[];
   /** Packages the bundle keeps external (native modules), beyond sharp which every function gets. */
   nativeModules: readonly string[];

@@ -11,7 +11,7 @@ export interface InfraConfig {
     throttling: { rateLimit: number; burstLimit: number };
     admin: { scope: string; group: string };
   };
-  local: { accountId: string; buckets: Record<BucketRole, string>; tables: { catalogue: string } };
+  local: { accountId: string; buckets: Record<BucketRole, string>; tables: { catalogue: string }; queues: { deliveryDlq: string } };
 }
 
 export interface StackContext {

@@ -5,6 +5,7 @@ import {
   isQueueFunction,
   type Permission,
   type QueueFunction,
+  queueFunctions,
 } from '../functions/registry';
 import { catalogueTableResources } from './catalogueTable';
 import { type CfnFragment, type CfnResource, type CfnValue, getAtt, ref, sub } from './cfn';
@@ -33,6 +34,7 @@ const OBJECT_ACTIONS = {
   write: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
   put: ['s3:PutObject'],
   delete: ['s3:DeleteObject'],
+  list: [],
 } as const;
 
 /** Query reads the table's indexes too, each its own resource (`<table ARN>/index/<name>`). */
@@ -65,7 +67,11 @@ const denyInsecureTransport = (resource: CfnValue): Statement => ({
  * s3:ListBucket on the buckets it touches only turns the 403 of a missing key into a 404, so
  * "not there (yet)" is not mistaken for a permission failure.
  */
-export function roleStatements(fn: FunctionDefinition, context: StackContext): Statement[] {
+/**
+ * The function's role statements, least privilege (see above). `peers` are the stack's functions,
+ * for a grant over all of them (an operator's queues).
+ */
+export function roleStatements(fn: FunctionDefinition, context: StackContext, peers: readonly FunctionDefinition[] = []): Statement[] {
   const ids = functionIds(fn.name);
   const statements: Statement[] = [
     {
@@ -92,14 +98,12 @@ export function roleStatements(fn: FunctionDefinition, context: StackContext): S
   const bucketGrants = fn.permissions.filter((p): p is BucketGrant => 'bucket' in p);
   const readBuckets: BucketRole[] = [];
   for (const grant of bucketGrants) {
-    statements.push({
-      Sid: grant.sid,
-      Effect: 'Allow',
-      Action: [...OBJECT_ACTIONS[grant.access]],
-      Resource: objectResources(grant.bucket, grant.prefixes),
-    });
-    const reads = (OBJECT_ACTIONS[grant.access] as readonly string[]).includes('s3:GetObject');
-    if (reads && !readBuckets.includes(grant.bucket)) readBuckets.push(grant.bucket);
+    const actions: readonly string[] = OBJECT_ACTIONS[grant.access];
+    if (actions.length > 0) {
+      statements.push({ Sid: grant.sid, Effect: 'Allow', Action: [...actions], Resource: objectResources(grant.bucket, grant.prefixes) });
+    }
+    const lists = grant.access === 'list' || actions.includes('s3:GetObject');
+    if (lists && !readBuckets.includes(grant.bucket)) readBuckets.push(grant.bucket);
   }
   if (readBuckets.length > 0) {
     statements.push({
@@ -117,6 +121,24 @@ export function roleStatements(fn: FunctionDefinition, context: StackContext): S
       Action: ['ssm:GetParameter', 'ssm:GetParameters'],
       Resource: sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/${context.service}/${context.stage}/*`),
     });
+  }
+  for (const grant of fn.permissions) {
+    if (!('queues' in grant)) continue;
+    const consumers = queueFunctions(peers);
+    statements.push(
+      {
+        Sid: `${grant.sid}Dlqs`,
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+        Resource: [...consumers.map((peer) => getAtt(functionIds(peer.name).dlq, 'Arn')), getAtt(SHARED.deliveryDlq, 'Arn')],
+      },
+      {
+        Sid: `${grant.sid}Queues`,
+        Effect: 'Allow',
+        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+        Resource: consumers.map((peer) => getAtt(functionIds(peer.name).queue, 'Arn')),
+      },
+    );
   }
   for (const grant of fn.permissions.filter((p): p is TableGrant => 'table' in p)) {
     const table = getAtt(SHARED.catalogueTable, 'Arn');
@@ -146,7 +168,12 @@ const alarm = (description: string, metric: Record<string, CfnValue>, extra: Rec
   },
 });
 
-function functionResources(fn: FunctionDefinition, config: InfraConfig, context: StackContext): CfnFragment {
+function functionResources(
+  fn: FunctionDefinition,
+  config: InfraConfig,
+  context: StackContext,
+  peers: readonly FunctionDefinition[],
+): CfnFragment {
   const ids = functionIds(fn.name);
   const { name } = fn;
   const functionDimension = [{ Name: 'FunctionName', Value: ref(ids.lambda) }];
@@ -161,7 +188,7 @@ function functionResources(fn: FunctionDefinition, config: InfraConfig, context:
             Version: '2012-10-17',
             Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
           },
-          Policies: [{ PolicyName: name, PolicyDocument: { Version: '2012-10-17', Statement: roleStatements(fn, context) } }],
+          Policies: [{ PolicyName: name, PolicyDocument: { Version: '2012-10-17', Statement: roleStatements(fn, context, peers) } }],
         },
       },
       [ids.errorsAlarm]: alarm(
@@ -280,7 +307,7 @@ export function buildResources(fns: readonly FunctionDefinition[], config: Infra
     Object.assign(fragment.Resources, part.Resources);
     Object.assign(fragment.Outputs, part.Outputs);
   };
-  for (const fn of fns) add(functionResources(fn, config, context));
+  for (const fn of fns) add(functionResources(fn, config, context, fns));
   if (fns.some((fn) => fn.permissions.some((grant) => 'table' in grant))) add(catalogueTableResources());
   const api = httpApiResources(fns, config, context);
   add(api);

@@ -1,9 +1,16 @@
-import { type BucketRole, type FunctionDefinition, type HttpRoute, isHttpFunction, isQueueFunction } from '../functions/registry';
+import {
+  type BucketRole,
+  type FunctionDefinition,
+  type HttpRoute,
+  isHttpFunction,
+  isQueueFunction,
+  queueFunctions,
+} from '../functions/registry';
 import { localEndpoints, localQueueUrl } from '../local/endpoints';
-import { dlqUrlVariable, ENV } from '../shared/environment';
+import { dlqUrlVariable, ENV, queueUrlVariable } from '../shared/environment';
 import { type CfnValue, getAtt, ref } from './cfn';
 import { type InfraConfig, isLocal, type StackContext } from './context';
-import { bucketId, dlqName, functionIds, JWT_AUTHORIZER, SHARED, unknownTrigger } from './naming';
+import { bucketId, dlqName, functionIds, JWT_AUTHORIZER, queueName, SHARED, unknownTrigger } from './naming';
 
 /** serverless.yml's `functions:`, one entry per registry function. */
 
@@ -18,7 +25,7 @@ export interface ServerlessFunction {
   events: ({ sqs: Record<string, CfnValue> } | { httpApi: Record<string, CfnValue> })[];
 }
 
-type ExtraVariable = FunctionDefinition['environment'][number];
+type ExtraVariable = Exclude<FunctionDefinition['environment'][number], 'QUEUE_URLS'>;
 
 /** Values of the variables a function may ask for beyond the common ones. */
 const EXTRA: Record<ExtraVariable, (context: StackContext) => string> = {
@@ -28,7 +35,27 @@ const EXTRA: Record<ExtraVariable, (context: StackContext) => string> = {
   [ENV.apiAuth]: (context) => (isLocal(context) ? 'local' : 'jwt'),
 };
 
-export function functionEnvironment(fn: FunctionDefinition, config: InfraConfig, context: StackContext): Record<string, CfnValue> {
+/** Every queue-fed function's queue and DLQ, and the delivery DLQ: what an operator works on. */
+function queueUrls(peers: readonly FunctionDefinition[], config: InfraConfig, context: StackContext): Record<string, CfnValue> {
+  const local = isLocal(context);
+  const { sqsEndpoint } = localEndpoints(context.localPorts);
+  const urls: Record<string, CfnValue> = {
+    [ENV.deliveryDlqUrl]: local ? localQueueUrl(sqsEndpoint, config.local.queues.deliveryDlq) : ref(SHARED.deliveryDlq),
+  };
+  for (const peer of queueFunctions(peers)) {
+    const ids = functionIds(peer.name);
+    urls[queueUrlVariable(peer.name)] = local ? localQueueUrl(sqsEndpoint, queueName(peer.name)) : ref(ids.queue);
+    urls[dlqUrlVariable(peer.name)] = local ? localQueueUrl(sqsEndpoint, dlqName(peer.name)) : ref(ids.dlq);
+  }
+  return urls;
+}
+
+export function functionEnvironment(
+  fn: FunctionDefinition,
+  config: InfraConfig,
+  context: StackContext,
+  peers: readonly FunctionDefinition[] = [],
+): Record<string, CfnValue> {
   const local = isLocal(context);
   const bucket = (role: BucketRole): CfnValue => (local ? config.local.buckets[role] : ref(bucketId(role)));
   const environment: Record<string, CfnValue> = {
@@ -48,7 +75,10 @@ export function functionEnvironment(fn: FunctionDefinition, config: InfraConfig,
   if (fn.permissions.some((grant) => 'table' in grant)) {
     environment[ENV.imagesTable] = local ? config.local.tables.catalogue : ref(SHARED.catalogueTable);
   }
-  for (const name of fn.environment) environment[name] = EXTRA[name](context);
+  for (const name of fn.environment) {
+    if (name === 'QUEUE_URLS') Object.assign(environment, queueUrls(peers, config, context));
+    else environment[name] = EXTRA[name](context);
+  }
   return environment;
 }
 
@@ -93,7 +123,7 @@ export function buildFunctions(
         memorySize: fn.settings.memoryMb,
         timeout: fn.settings.timeoutSeconds,
         reservedConcurrency: fn.settings.reservedConcurrency,
-        environment: functionEnvironment(fn, config, context),
+        environment: functionEnvironment(fn, config, context, fns),
         events: events(fn),
       },
     ]),

@@ -24,6 +24,7 @@ export const ENV = {
   s3Endpoint: 'AWS_ENDPOINT_URL_S3',
   sqsEndpoint: 'AWS_ENDPOINT_URL_SQS',
   dynamodbEndpoint: 'AWS_ENDPOINT_URL_DYNAMODB',
+  deliveryDlqUrl: 'DELIVERY_DLQ_URL',
   region: 'AWS_REGION',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
@@ -36,3 +37,6 @@ export const ENV = {
  * in one process, so one shared name could not point each at its own queue.
  */
 export const dlqUrlVariable = (functionName: string) => `${functionName.toUpperCase().replace(/-/g, '_')}_DLQ_URL`;
+
+/** A queue-fed function's own queue, for an operator's redrive and audit (`RESIZE_QUEUE_URL`). */
+export const queueUrlVariable = (functionName: string) => `${functionName.toUpperCase().replace(/-/g, '_')}_QUEUE_URL`;

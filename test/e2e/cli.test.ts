@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { MODELS_DIR, seedDirectory } from '../../local/samples';
-import { freePort } from '../../local/servers';
 import { startTestStack, type TestStack } from '../helpers/localStack';
+import { freePortsEnv, portsEnv } from '../helpers/portsEnv';
 import { waitFor } from '../helpers/waitFor';
 
 /** The `pipeline` command as a user runs it: `node bin/pipeline.js ...` in a child process. */
@@ -155,8 +155,7 @@ describe('against a running stack', () => {
     );
     // Real-looking credentials in the shell must not leak into calls to the local stack.
     env = {
-      S3_PORT: String(t.ports.s3Port),
-      SQS_PORT: String(t.ports.sqsPort),
+      ...portsEnv(t.ports),
       AWS_ACCESS_KEY_ID: 'AKIAEXPORTEDINSHELL1',
       AWS_SECRET_ACCESS_KEY: 'x',
     };
@@ -203,17 +202,18 @@ describe('against a running stack', () => {
   });
 
   test('start refuses a busy port with a clear message', async () => {
-    const run = await pipeline(['start'], { ...env, SQS_PORT: String(await freePort()), PIPELINE_STATE_DIR: path.join(scratch, 'busy') });
+    const run = await pipeline(['start'], {
+      ...(await freePortsEnv()),
+      S3_PORT: env.S3_PORT,
+      PIPELINE_STATE_DIR: path.join(scratch, 'busy'),
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`port ${t.ports.s3Port} is in use: is another \`npm start\` running? set S3_PORT=`);
   });
 });
 
 test('replay without a running stack says so', async () => {
-  const run = await pipeline(['replay', 'events/resize-sqs.json'], {
-    S3_PORT: String(await freePort()),
-    SQS_PORT: String(await freePort()),
-  });
+  const run = await pipeline(['replay', 'events/resize-sqs.json'], await freePortsEnv());
   expect(run.code).toBe(1);
   expect(run.stdout).toBe('');
   expect(run.stderr).toMatch(
@@ -223,7 +223,7 @@ test('replay without a running stack says so', async () => {
 
 test('start runs the stack in the foreground and stops cleanly on SIGINT', async () => {
   const stateDir = path.join(scratch, 'start');
-  const child = start(['start'], { S3_PORT: String(await freePort()), SQS_PORT: String(await freePort()), PIPELINE_STATE_DIR: stateDir });
+  const child = start(['start'], { ...(await freePortsEnv()), PIPELINE_STATE_DIR: stateDir });
   let stdout = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));
   const result = finish(child, 90_000);
@@ -250,7 +250,7 @@ test('start runs the stack in the foreground and stops cleanly on SIGINT', async
 
 test('start warns at once, in one line, when the configured model cannot be loaded, and runs anyway', async () => {
   const stateDir = path.join(scratch, 'start-no-model');
-  const env = { S3_PORT: String(await freePort()), SQS_PORT: String(await freePort()), PIPELINE_STATE_DIR: stateDir };
+  const env = { ...(await freePortsEnv()), PIPELINE_STATE_DIR: stateDir };
   const child = start(['start'], { ...env, MODEL_URI: 's3://models/nowhere/' });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
@@ -280,7 +280,7 @@ test('start with S3_PORT on a port something listens on: exit code 1, one line n
     const stateDir = mkdtempSync(path.join(tmpdir(), 'pipeline-cli-busy-'));
     try {
       // finish() kills the child if it hangs, and resolves when it has exited.
-      const run = await pipeline(['start'], { S3_PORT: String(port), SQS_PORT: String(await freePort()), PIPELINE_STATE_DIR: stateDir });
+      const run = await pipeline(['start'], { ...(await freePortsEnv()), S3_PORT: String(port), PIPELINE_STATE_DIR: stateDir });
       expect(run.code).toBe(1);
       const lines = run.stderr.split('\n').filter((line) => line.trim() !== '');
       expect(lines).toEqual([

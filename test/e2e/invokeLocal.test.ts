@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
-import { freePort } from '../../local/servers';
 import { ROOT } from '../../scripts/packageService';
 import { startTestStack, type TestStack } from '../helpers/localStack';
+import { freePortsEnv } from '../helpers/portsEnv';
 
 /**
  * `serverless invoke local -s local` finds a stack started on other ports by itself (its state
@@ -66,7 +66,7 @@ describe('serverless invoke local -s local', () => {
   test('exits 1 and says how many records failed when the stack cannot be reached', async () => {
     const nowhere = mkdtempSync(path.join(tmpdir(), 'pipeline-invoke-'));
     try {
-      const ports = { S3_PORT: String(await freePort()), SQS_PORT: String(await freePort()) };
+      const ports = await freePortsEnv();
       const run = await invokeLocal('events/resize-sqs.json', { PIPELINE_STATE_DIR: nowhere, ...ports });
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('1 of 1 record(s) failed');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describeError, errorReason, isDebug, reportFailure } from '../../cli/errors';
 import { EXIT_CODES_HELP, helpText, USAGE } from '../../cli/help';
-import { freePort } from '../../local/servers';
+import { freePortsEnv } from '../helpers/portsEnv';
 import { type CliRun, runCli } from '../helpers/runCli';
 
 /**
@@ -27,9 +27,7 @@ const run = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
   runCli(args, { PIPELINE_STATE_DIR: path.join(scratch, 'state'), ...env });
 
 /** Ports where nothing listens: the local stack is not running. */
-async function deadStack(): Promise<Record<string, string>> {
-  return { S3_PORT: String(await freePort()), SQS_PORT: String(await freePort()) };
-}
+const deadStack = freePortsEnv;
 
 /** One line on stderr, nothing on stdout, no stack trace. */
 function expectOneLine(result: Run, pattern: RegExp): void {
