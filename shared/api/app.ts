@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { type Context, Hono } from 'hono';
-import type { LambdaContext } from 'hono/aws-lambda';
-import { InvalidCursorError } from '../catalogue/cursor';
+import { Hono } from 'hono';
 import type { CatalogueItem, ItemStatus } from '../catalogue/item';
 import type { ListOptions } from '../catalogue/store';
 import type { PipelineConfig } from '../config';
 import type { Verdict } from '../moderation/policy';
 import { fitsS3Key } from '../outputs';
-import { authorize, type Caller, callerOf, type RouteAccess } from './auth';
-import { ApiError, errorBody } from './errors';
+import { type ApiApp, type ApiEnv, answerErrors, jsonBody, routeGuard } from './appParts';
+import { ApiError } from './errors';
 import { imageView } from './imageView';
 import type { Presigner } from './presign';
 import { checkUploadRequest, uploadKey } from './uploads';
@@ -35,8 +32,6 @@ export interface ApiDependencies {
   now?: () => Date;
   newId?: () => string;
 }
-
-type Bindings = { event: APIGatewayProxyEventV2WithJWTAuthorizer; lambdaContext: LambdaContext };
 
 const STATUSES: readonly ItemStatus[] = ['pending', 'complete', 'failed'];
 const VERDICTS: readonly Verdict[] = ['clean', 'flagged'];
@@ -64,28 +59,12 @@ function imageKey(raw: string): string {
   return raw;
 }
 
-async function jsonBody(c: Context): Promise<unknown> {
-  try {
-    return await c.req.json();
-  } catch {
-    throw new ApiError(400, 'invalid-request', 'the body must be JSON (Content-Type: application/json)');
-  }
-}
-
-export function createApiApp(deps: ApiDependencies): Hono<{ Bindings: Bindings; Variables: { caller: Caller } }> {
+export function createApiApp(deps: ApiDependencies): ApiApp {
   const { config, catalogue, presigner, logger } = deps;
   const now = deps.now ?? (() => new Date());
   const newId = deps.newId ?? randomUUID;
-  const app = new Hono<{ Bindings: Bindings; Variables: { caller: Caller } }>();
-
-  /** The route's access rule, checked before its handler runs. */
-  const guard =
-    (access: RouteAccess) => async (c: Context<{ Bindings: Bindings; Variables: { caller: Caller } }>, next: () => Promise<void>) => {
-      const caller = callerOf(c.env?.event?.requestContext?.authorizer?.jwt?.claims, config.api);
-      authorize(access, caller);
-      c.set('caller', caller);
-      await next();
-    };
+  const app = new Hono<ApiEnv>();
+  const guard = routeGuard(config.api);
   const view = (item: CatalogueItem) => imageView(item, presigner);
 
   app.get('/health', guard('public'), (c) => c.json({ status: 'ok' }));
@@ -126,16 +105,6 @@ export function createApiApp(deps: ApiDependencies): Hono<{ Bindings: Bindings; 
     return c.json({ key, status: 'deleting' }, 202);
   });
 
-  app.notFound((c) => c.json({ error: 'not-found', message: `no route ${c.req.method} ${c.req.path}` }, 404));
-
-  app.onError((error, c) => {
-    if (error instanceof ApiError) return c.json(errorBody(error), error.status);
-    if (error instanceof InvalidCursorError) return c.json({ error: 'invalid-cursor', message: error.message }, 400);
-    const transient = (error as { failureClass?: string }).failureClass === 'transient';
-    logger.error('request failed', { error: (error as Error).message, method: c.req.method, path: c.req.path });
-    return transient
-      ? c.json({ error: 'service-unavailable', message: 'the catalogue or storage is unavailable; try again' }, 503)
-      : c.json({ error: 'internal', message: 'internal error' }, 500);
-  });
+  answerErrors(app, logger);
   return app;
 }
