@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { dlqName, queueName } from '../functions/naming';
 import { FUNCTIONS, type FunctionDefinition, queueFunctions } from '../functions/registry';
 import { declaredConfig } from '../shared/config';
-import { dlqUrlVariable, ENV } from '../shared/environment';
+import { dlqUrlVariable, ENV, queueUrlVariable } from '../shared/environment';
 import { checkNumber } from '../shared/validate';
 
 /** Where the local stack listens, its queues, and the environment that points the handlers at it. */
@@ -108,7 +108,7 @@ export function localQueueUrls(sqsEndpoint: string, functions: readonly Function
 
 /**
  * The handlers' environment for a local stack at these endpoints: names, endpoints, each function's
- * DLQ, and the API's local auth (every caller an operator: the server listens on 127.0.0.1 only).
+ * queue and DLQ (and the delivery DLQ, for the operator routes), and the API's local auth (every caller an operator: the server listens on 127.0.0.1 only).
  */
 export function localStackEnv(endpoints: LocalEndpoints, functions: readonly FunctionDefinition[] = FUNCTIONS): Record<string, string> {
   const env: Record<string, string> = {
@@ -123,7 +123,11 @@ export function localStackEnv(endpoints: LocalEndpoints, functions: readonly Fun
     [ENV.apiAuth]: 'local',
     [ENV.traceEnabled]: 'false',
   };
-  for (const fn of queueFunctions(functions)) env[dlqUrlVariable(fn.name)] = localQueueUrl(endpoints.sqsEndpoint, dlqName(fn.name));
+  for (const fn of queueFunctions(functions)) {
+    env[dlqUrlVariable(fn.name)] = localQueueUrl(endpoints.sqsEndpoint, dlqName(fn.name));
+    env[queueUrlVariable(fn.name)] = localQueueUrl(endpoints.sqsEndpoint, queueName(fn.name));
+  }
+  env[ENV.deliveryDlqUrl] = localQueueUrl(endpoints.sqsEndpoint, local.queues.deliveryDlq);
   return env;
 }
 

@@ -1,7 +1,6 @@
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { handle, type LambdaEvent } from 'hono/aws-lambda';
 import { createApiApp } from '../../shared/api/app';
+import { httpHandler } from '../../shared/api/lambdaAdapter';
 import { createPresigner } from '../../shared/api/presign';
 import { createCatalogue } from '../../shared/catalogue/store';
 import { createDynamoDbClient, createS3Client } from '../../shared/clients';
@@ -29,14 +28,5 @@ const app = createApiApp({
   },
   logger,
 });
-const serve = handle(app);
 
-export const handler = async (event: APIGatewayProxyEventV2, context: Context) => {
-  logger.addContext(context);
-  logger.appendKeys({ requestId: event.requestContext.requestId, route: event.routeKey });
-  const started = performance.now();
-  // hono's own event type is a structural copy of @types/aws-lambda's payload 2.0.
-  const result = await serve(event as unknown as LambdaEvent, context);
-  logger.info('request', { status: result.statusCode, ms: Math.round(performance.now() - started) });
-  return result;
-};
+export const handler = httpHandler(app, logger);
