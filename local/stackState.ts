@@ -61,6 +61,9 @@ export function readStackState(stateDir: string): StackState | undefined {
     state !== null &&
     isPort(state.s3Port) &&
     isPort(state.sqsPort) &&
+    // Absent from the state of a stack started before they existed; wrong, the file is not trusted.
+    (state.dynamodbPort === undefined || isPort(state.dynamodbPort)) &&
+    (state.apiPort === undefined || isPort(state.apiPort)) &&
     typeof state.env === 'object' &&
     state.env !== null;
   return valid ? (state as StackState) : undefined;

@@ -4,6 +4,7 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
 import sharp from 'sharp';
 import { localEndpoints, localStackEnv } from '../../local/endpoints';
+import config from '../../pipeline.config.json';
 import { startTestStack, type TestStack } from '../helpers/localStack';
 
 /**
@@ -64,6 +65,14 @@ async function expectThumbnails(key: string, eTag: string) {
 
 test('the handlers get the environment of the running stack (as `pipeline replay` rebuilds it)', () => {
   expect(localStackEnv(localEndpoints(t.ports))).toEqual(t.stack.servers.env);
+  // All four servers on the test's own ports; the catalogue table by its local name; the API without an authorizer.
+  expect(t.stack.servers.env).toMatchObject({
+    AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${t.ports.s3Port}`,
+    AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${t.ports.sqsPort}`,
+    AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${t.ports.dynamodbPort}`,
+    IMAGES_TABLE: config.local.tables.catalogue,
+    API_AUTH: 'local',
+  });
 });
 
 test('an uploaded JPEG gets its three thumbnails', async () => {

@@ -1,7 +1,8 @@
 import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
+import { type FunctionDefinition, httpFunctions, isQueueFunction, type QueueFunction, queueFunctions } from '../../functions/registry';
 import config from '../../pipeline.config.json';
 import { type CfnResource, type Json, type JsonObject, listZip, type PackageResult, packageService } from '../../scripts/packageService';
-import { ECHO } from '../fixtures/registry/withEcho';
+import { ECHO as ECHO_ENTRY, FUNCTIONS } from '../fixtures/registry/withEcho';
 
 /**
  * Adding a function is a registry entry and a handler, nothing else: `serverless package` with
@@ -10,6 +11,13 @@ import { ECHO } from '../fixtures/registry/withEcho';
  */
 
 const REGISTRY = 'test/fixtures/registry/withEcho.ts';
+
+/** echo is fed by the uploads like resize and predict (the fixture declares it a FunctionDefinition only). */
+function queueFed(fn: FunctionDefinition): QueueFunction {
+  if (!isQueueFunction(fn)) throw new Error(`${fn.name} is not a queue-fed function (trigger ${fn.trigger.type})`);
+  return fn;
+}
+const ECHO = queueFed(ECHO_ENTRY);
 
 let packaged: PackageResult;
 let resources: Record<string, CfnResource>;
@@ -82,11 +90,37 @@ test('echo gets exactly the generated resources: subscription, queue, DLQ, their
   expect(packaged.declaredResourceIds).toEqual(
     expect.arrayContaining(echo.filter((id) => !/^EchoLambda|^EchoLogGroup|^EchoEvent/.test(id))),
   );
-  // resize and predict are still there, untouched by the third function.
-  for (const id of ['ResizeLambdaFunction', 'ResizeQueue', 'ResizeRole', 'PredictLambdaFunction', 'PredictQueue', 'PredictRole']) {
-    expect(resources[id]).toBeDefined();
+  // resize, predict and api are still there, untouched by the new function; so are the table and the user pool.
+  for (const id of [
+    'ResizeLambdaFunction',
+    'ResizeQueue',
+    'ResizeRole',
+    'PredictLambdaFunction',
+    'PredictQueue',
+    'PredictRole',
+    'ApiLambdaFunction',
+    'ApiRole',
+    'ImagesTable',
+    'UserPool',
+    'HttpApiAuthorizerJwt',
+  ]) {
+    expect({ id, defined: resources[id] !== undefined }).toEqual({ id, defined: true });
   }
-  expect(JSON.stringify([props('ResizeRole'), props('PredictRole')])).not.toContain('Echo');
+  expect(JSON.stringify([props('ResizeRole'), props('PredictRole'), props('ApiRole')])).not.toContain('Echo');
+});
+
+test('a queue-fed function adds no route to the HTTP API and, without a table grant, gets nothing of the table', () => {
+  const routes = Object.values(resources)
+    .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
+    .map((r) => r.Properties?.RouteKey)
+    .sort();
+  expect(routes).toEqual(
+    httpFunctions(FUNCTIONS)
+      .flatMap((fn) => fn.trigger.routes.map((route) => `${route.method} ${route.path}`))
+      .sort(),
+  );
+  expect(ECHO.permissions.some((p) => 'table' in p)).toBe(false);
+  expect(JSON.stringify([props('EchoRole'), props('EchoLambdaFunction')])).not.toMatch(/ImagesTable|dynamodb:/);
 });
 
 test('EchoQueue redrives to EchoDlq after maxReceiveCount receives; both are encrypted and named after the stack', () => {
@@ -269,6 +303,8 @@ test('EchoLambdaFunction is sized from the registry entry, and its event source 
     POWERTOOLS_SERVICE_NAME: 'echo',
   });
   const mappings = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
+  // One per queue-fed function: resize, predict and echo (api has none).
+  expect(queueFunctions(FUNCTIONS).map((fn) => fn.name)).toEqual(['resize', 'predict', 'echo']);
   expect(mappings).toHaveLength(3);
   const mapping = resources.EchoEventSourceMappingSQSEchoQueue;
   expect(mapping.Type).toBe('AWS::Lambda::EventSourceMapping');

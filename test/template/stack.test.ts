@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
 import { dlqUrlOutput, queueUrlOutput } from '../../functions/naming';
-import { FUNCTIONS as REGISTRY } from '../../functions/registry';
+import { httpFunctions, type Permission, type QueueFunction, queueFunctions, FUNCTIONS as REGISTRY } from '../../functions/registry';
 import config from '../../pipeline.config.json';
 import {
   type CfnResource,
@@ -21,7 +21,7 @@ import { dlqUrlVariable } from '../../shared/environment';
  * Checks on the CloudFormation template that `serverless package --stage dev` produces offline,
  * with no AWS credentials: AWS's own validator finds no error, and the security and failure rules hold
  * (dead-letter wiring, visibility timeouts, partial batch responses, encryption, TLS-only,
- * least-privilege roles, alarms).
+ * least-privilege roles, alarms, the catalogue table, the HTTP API behind its JWT authorizer).
  */
 
 /**
@@ -44,8 +44,48 @@ const definition = (name: string) => {
   if (!fn) throw new Error(`no function ${name} in the registry`);
   return fn;
 };
-const QUEUES = REGISTRY.map((fn) => idsOf(fn.name).queue);
-const DLQS = REGISTRY.map((fn) => idsOf(fn.name).dlq);
+/** The functions fed by the uploads (each with its queue and DLQ), and those behind the HTTP API. */
+const QUEUED = queueFunctions(REGISTRY);
+const HTTP = httpFunctions(REGISTRY);
+const queueDefinition = (name: string): QueueFunction => {
+  const fn = QUEUED.find((f) => f.name === name);
+  if (!fn) throw new Error(`no queue-fed function ${name} in the registry`);
+  return fn;
+};
+const QUEUES = QUEUED.map((fn) => idsOf(fn.name).queue);
+const DLQS = QUEUED.map((fn) => idsOf(fn.name).dlq);
+
+type BucketGrant = Extract<Permission, { bucket: string }>;
+/** The object actions of each bucket access, spelled out (not taken from infra/); `list` is ListBucket alone. */
+const OBJECT_ACTIONS: Record<BucketGrant['access'], string[]> = {
+  read: ['s3:GetObject', 's3:GetObjectVersion'],
+  overwrite: ['s3:GetObject', 's3:PutObject'],
+  write: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+  put: ['s3:PutObject'],
+  delete: ['s3:DeleteObject'],
+  list: [],
+};
+/** s3:ListBucket (a missing key is a 404, not a 403) comes with the grants that read objects, or list. */
+const listsBucket = (p: Permission) => 'bucket' in p && (p.access === 'list' || OBJECT_ACTIONS[p.access].includes('s3:GetObject'));
+const hasTableGrant = (name: string) => definition(name).permissions.some((p) => 'table' in p);
+/**
+ * The statement ids a role holds, in order: logs, X-Ray, (its own queue and DLQ), object grants,
+ * ListBucket, then its parameters, the operator's queues and the catalogue.
+ */
+function expectedSids(name: string): string[] {
+  const { permissions } = definition(name);
+  const queued = QUEUED.some((q) => q.name === name);
+  return [
+    'Logs',
+    'Tracing',
+    ...(queued ? [`Consume${idsOf(name).queue}`, 'DeadLetterPermanentFailures'] : []),
+    ...permissions.filter((p) => 'bucket' in p && OBJECT_ACTIONS[p.access].length > 0).map((p) => p.sid),
+    ...(permissions.some(listsBucket) ? ['MissingKeysAre404'] : []),
+    ...permissions.filter((p) => 'parameters' in p).map((p) => p.sid),
+    ...permissions.filter((p) => 'queues' in p).flatMap((p) => [`${p.sid}Dlqs`, `${p.sid}Queues`]),
+    ...permissions.filter((p) => 'table' in p).map((p) => p.sid),
+  ];
+}
 
 let packaged: PackageResult;
 let template: CfnTemplate;
@@ -149,6 +189,29 @@ function functionRole(functionId: string): string {
 
 const isWildcard = (resource: Json) => resource === '*';
 
+const TABLE_ARN = { 'Fn::GetAtt': ['ImagesTable', 'Arn'] };
+const TABLE_INDEXES = { 'Fn::Sub': '${ImagesTable.Arn}/index/*' };
+
+/**
+ * A role's catalogue statements, exactly the registry's: `read` is GetItem and Query on the table and
+ * its indexes, `write` GetItem, PutItem and DeleteItem on the table alone (no index, no Scan, no batch).
+ */
+function expectTableGrants(name: string, statements: Statement[]): void {
+  const expected = definition(name).permissions.flatMap((p) =>
+    'table' in p
+      ? [
+          p.access === 'read'
+            ? { sid: p.sid, actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [TABLE_ARN, TABLE_INDEXES] }
+            : { sid: p.sid, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [TABLE_ARN] },
+        ]
+      : [],
+  );
+  const actual = statements
+    .filter((s) => s.actions.some((a) => a.startsWith('dynamodb:')))
+    .map((s) => ({ sid: s.raw.Sid, actions: s.actions, resources: s.resources }));
+  expect({ name, dynamodb: actual }).toEqual({ name, dynamodb: expected });
+}
+
 // ---------------------------------------------------------------- validation
 
 describe('serverless package --stage dev (offline, no AWS credentials)', () => {
@@ -179,7 +242,10 @@ describe('serverless package --stage dev (offline, no AWS credentials)', () => {
 
 describe('functions', () => {
   test('the registry still holds resize and predict, under the logical IDs they have always had', () => {
-    expect(FUNCTIONS).toMatchObject({ resize: 'ResizeLambdaFunction', predict: 'PredictLambdaFunction' });
+    expect(FUNCTIONS).toMatchObject({ resize: 'ResizeLambdaFunction', predict: 'PredictLambdaFunction', api: 'ApiLambdaFunction' });
+    expect(QUEUED.map((fn) => fn.name)).toEqual(expect.arrayContaining(['resize', 'predict']));
+    expect(HTTP.map((fn) => fn.name)).toEqual(['api']);
+    expect(QUEUED.length + HTTP.length).toBe(REGISTRY.length);
     for (const id of ['ResizeQueue', 'ResizeDlq', 'ResizeRole', 'PredictQueue', 'PredictDlq', 'PredictRole']) {
       expect({ id, type: resources[id]?.Type }).toEqual({ id, type: expect.stringMatching(/^AWS::/) });
     }
@@ -208,9 +274,14 @@ describe('functions', () => {
     expect(target(env.UPLOADS_BUCKET)).toBe('UploadsBucket');
     expect(target(env.THUMBNAILS_BUCKET)).toBe('ThumbnailsBucket');
     expect(target(env.MODELS_BUCKET)).toBe('ModelsBucket');
+    const queued = QUEUED.some((fn) => fn.name === name);
     const dlqVariable = `${name.toUpperCase()}_DLQ_URL`;
     expect(dlqUrlVariable(name)).toBe(dlqVariable);
-    expect(target(env[dlqVariable])).toBe(idsOf(name).dlq);
+    if (queued) expect(target(env[dlqVariable])).toBe(idsOf(name).dlq);
+    // The catalogue table's name for the functions granted it, and for no other.
+    expect(target(env.IMAGES_TABLE)).toBe(hasTableGrant(name) ? 'ImagesTable' : undefined);
+    // The HTTP API's functions trust the JWT authorizer's claims on AWS (never the local shortcut).
+    expect(env.API_AUTH).toBe(definition(name).environment.includes('API_AUTH') ? 'jwt' : undefined);
     expect(env.POWERTOOLS_SERVICE_NAME).toBe(name);
     expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe(config.service);
     expect(typeof env.LOG_LEVEL).toBe('string');
@@ -219,26 +290,34 @@ describe('functions', () => {
     // The extra variables the registry asks for, and no other function's DLQ.
     for (const extra of definition(name).environment) expect({ extra, set: env[extra] !== undefined }).toEqual({ extra, set: true });
     const dlqVariables = Object.keys(env).filter((key) => key.endsWith('_DLQ_URL'));
-    expect(dlqVariables).toEqual([dlqVariable]);
+    expect(dlqVariables).toEqual(queued ? [dlqVariable] : []);
   });
 
   test('no function environment in the whole template points at a local endpoint', () => {
     const text = JSON.stringify(template);
     expect(text).not.toContain('AWS_ENDPOINT_URL');
-    expect(text).not.toContain('127.0.0.1');
+    for (const id of Object.values(FUNCTIONS)) {
+      const env = JSON.stringify(props(id).Environment);
+      expect({ id, local: /127\.0\.0\.1|localhost/.test(env) }).toEqual({ id, local: false });
+    }
+    // The one local address in the template: the browser origins CORS allows (pipeline.config.json).
+    const cors = obj(props('HttpApi').CorsConfiguration);
+    expect(cors.AllowOrigins).toEqual(config.api.cors.allowedOrigins);
+    const withoutOrigins = { ...resources, HttpApi: { ...resources.HttpApi, Properties: { ...props('HttpApi'), CorsConfiguration: {} } } };
+    expect(JSON.stringify({ ...template, Resources: withoutOrigins })).not.toContain('127.0.0.1');
   });
 
   test('every SQS event source mapping reports partial batch failures and follows the config', () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(REGISTRY.length);
-    expect(REGISTRY.length).toBeGreaterThanOrEqual(2);
+    expect(mappings).toHaveLength(QUEUED.length);
+    expect(QUEUED.length).toBeGreaterThanOrEqual(2);
     for (const [id, mapping] of mappings) {
       const p = mapping.Properties ?? {};
       expect({ id, types: p.FunctionResponseTypes }).toEqual({ id, types: ['ReportBatchItemFailures'] });
       const fnId = target(p.FunctionName);
       const name = Object.keys(FUNCTIONS).find((n) => FUNCTIONS[n] === fnId);
       if (!name) throw new Error(`${id} targets an unknown function ${String(fnId)}`);
-      const settings = definition(name).settings;
+      const settings = queueDefinition(name).settings;
       expect(p.BatchSize).toBe(settings.batchSize);
       expect(p.MaximumBatchingWindowInSeconds).toBe(settings.batchWindowSeconds);
       expect(target(p.EventSourceArn)).toBe(idsOf(name).queue);
@@ -251,7 +330,7 @@ describe('functions', () => {
 // ---------------------------------------------------------------- queues
 
 describe('queues', () => {
-  test.each(REGISTRY.map((fn) => [idsOf(fn.name).queue, idsOf(fn.name).dlq, fn.name] as const))(
+  test.each(QUEUED.map((fn) => [idsOf(fn.name).queue, idsOf(fn.name).dlq, fn.name] as const))(
     '%s: redrives to %s after >= 5 receives; visibility >= 6 x its function timeout',
     (queueId, dlqId, name) => {
       const queue = props(queueId);
@@ -430,22 +509,22 @@ describe('buckets', () => {
 // ---------------------------------------------------------------- IAM
 
 describe('IAM', () => {
-  test('no Allow statement anywhere grants *, s3:* or sqs:* (or any wildcard s3/sqs action), nor uses NotAction', () => {
+  test('no Allow statement anywhere grants *, s3:*, sqs:* or dynamodb:* (or any wildcard s3/sqs/dynamodb action), nor uses NotAction', () => {
     const offenders = allStatements()
       .filter((s) => s.Effect === 'Allow')
       .filter(
         (s) =>
           s.raw.NotAction !== undefined ||
           s.raw.NotResource !== undefined ||
-          s.actions.some((a) => a === '*' || (/^(s3|sqs):/i.test(a) && a.includes('*'))),
+          s.actions.some((a) => a === '*' || (/^(s3|sqs|dynamodb):/i.test(a) && a.includes('*'))),
       )
       .map((s) => `${s.owner}: ${s.actions.join(',')}`);
     expect(offenders).toEqual([]);
   });
 
-  test('no statement with an s3: or sqs: action has Resource *', () => {
+  test('no statement with an s3:, sqs: or dynamodb: action has Resource *', () => {
     const offenders = allStatements()
-      .filter((s) => s.actions.some((a) => /^(s3|sqs):/i.test(a)) && s.resources.some(isWildcard))
+      .filter((s) => s.actions.some((a) => /^(s3|sqs|dynamodb):/i.test(a)) && s.resources.some(isWildcard))
       .map((s) => `${s.owner}: ${s.actions.join(',')}`);
     expect(offenders).toEqual([]);
   });
@@ -469,23 +548,14 @@ describe('IAM', () => {
     }
   });
 
-  test.each(REGISTRY.map((fn) => [fn.name]))(
+  test.each(QUEUED.map((fn) => [fn.name]))(
     '%s: its role reaches only its own log group, queue and DLQ, and the grants the registry lists',
     (name) => {
       const statements = roleStatements(functionRole(FUNCTIONS[name]));
       const fn = definition(name);
       const ids = idsOf(name);
-      const bucketSids = fn.permissions.filter((p) => 'bucket' in p).map((p) => p.sid);
-      const otherSids = fn.permissions.filter((p) => !('bucket' in p)).map((p) => p.sid);
-      expect(statements.map((s) => s.raw.Sid)).toEqual([
-        'Logs',
-        'Tracing',
-        `Consume${ids.queue}`,
-        'DeadLetterPermanentFailures',
-        ...bucketSids,
-        ...(bucketSids.length > 0 ? ['MissingKeysAre404'] : []),
-        ...otherSids,
-      ]);
+      expect(statements.map((s) => s.raw.Sid)).toEqual(expectedSids(name));
+      expect(expectedSids(name).slice(2, 4)).toEqual([`Consume${ids.queue}`, 'DeadLetterPermanentFailures']);
       expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
       const sqs = statements.filter((s) => s.actions.some((a) => a.startsWith('sqs:')));
       expect(sqs.map((s) => [s.actions, s.resources.map(target)])).toEqual([
@@ -498,19 +568,16 @@ describe('IAM', () => {
       ]);
       // Object grants: exactly the registry's, each on its bucket (and prefix).
       for (const permission of fn.permissions) {
-        if (!('bucket' in permission)) continue;
+        if (!('bucket' in permission) || permission.access === 'list') continue;
         const statement = statements.find((s) => s.raw.Sid === permission.sid);
         const bucket = `${pascal(permission.bucket)}Bucket`;
         expect({ sid: permission.sid, actions: statement?.actions, resources: statement?.resources }).toEqual({
           sid: permission.sid,
-          actions: {
-            read: ['s3:GetObject', 's3:GetObjectVersion'],
-            overwrite: ['s3:GetObject', 's3:PutObject'],
-            write: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-          }[permission.access],
+          actions: OBJECT_ACTIONS[permission.access],
           resources: (permission.prefixes ?? ['']).map((prefix) => ({ 'Fn::Sub': `\${${bucket}.Arn}/${prefix}*` })),
         });
       }
+      expectTableGrants(name, statements);
       // Nothing of any other function.
       const text = JSON.stringify(statements.map((s) => s.raw));
       for (const other of REGISTRY.filter((f) => f.name !== name)) {
@@ -520,6 +587,94 @@ describe('IAM', () => {
       }
     },
   );
+
+  test.each(HTTP.map((fn) => [fn.name]))(
+    '%s: its role reaches only its own log group and the grants the registry lists, no queue at all',
+    (name) => {
+      const statements = roleStatements(functionRole(FUNCTIONS[name]));
+      const fn = definition(name);
+      expect(statements.map((s) => s.raw.Sid)).toEqual(expectedSids(name));
+      expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+      // SQS only through an operator's grant: every queue-fed function's DLQ (and the delivery DLQ) and queue.
+      const sqs = statements.filter((s) => s.actions.some((a) => a.startsWith('sqs:')));
+      expect(sqs.map((s) => [s.raw.Sid, s.actions, s.resources.map(target)])).toEqual(
+        fn.permissions
+          .filter((p) => 'queues' in p)
+          .flatMap((p) => [
+            [
+              `${p.sid}Dlqs`,
+              ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+              [...DLQS, 'DeliveryDlq'],
+            ],
+            [`${p.sid}Queues`, ['sqs:SendMessage', 'sqs:GetQueueAttributes'], QUEUES],
+          ]),
+      );
+      const logs = statements.filter((s) => s.actions.some((a) => a.startsWith('logs:')));
+      expect(logs.flatMap((s) => s.resources.map((r) => String(obj(r)['Fn::Sub'])))).toEqual([
+        `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${config.service}-dev-${name}:*`,
+      ]);
+      for (const permission of fn.permissions) {
+        if (!('bucket' in permission) || permission.access === 'list') continue;
+        const statement = statements.find((s) => s.raw.Sid === permission.sid);
+        const bucket = `${pascal(permission.bucket)}Bucket`;
+        expect({ sid: permission.sid, actions: statement?.actions, resources: statement?.resources }).toEqual({
+          sid: permission.sid,
+          actions: OBJECT_ACTIONS[permission.access],
+          resources: (permission.prefixes ?? ['']).map((prefix) => ({ 'Fn::Sub': `\${${bucket}.Arn}/${prefix}*` })),
+        });
+      }
+      expectTableGrants(name, statements);
+      const text = JSON.stringify(statements.map((s) => s.raw));
+      for (const other of REGISTRY.filter((f) => f.name !== name)) expect(text).not.toContain(`-dev-${other.name}:`);
+    },
+  );
+
+  test('api: exactly a presigned PutObject under the upload prefix, DeleteObject on uploads, GetObject on the sizes, catalogue reads', () => {
+    const statements = roleStatements(functionRole(FUNCTIONS.api));
+    expect(statements.map((s) => s.raw)).toEqual([
+      {
+        Sid: 'Logs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${config.service}-dev-api:*`,
+        },
+      },
+      { Sid: 'Tracing', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+      // What a presigned POST is signed with: S3 accepts it only under the upload prefix.
+      {
+        Sid: 'PresignUploads',
+        Effect: 'Allow',
+        Action: ['s3:PutObject'],
+        Resource: { 'Fn::Sub': `\${UploadsBucket.Arn}/${config.api.uploadPrefix}*` },
+      },
+      { Sid: 'DeleteUploads', Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: { 'Fn::Sub': '${UploadsBucket.Arn}/*' } },
+      {
+        Sid: 'ReadThumbnails',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:GetObjectVersion'],
+        Resource: config.thumbnails.sizes.map((size) => ({ 'Fn::Sub': `\${ThumbnailsBucket.Arn}/${size}/*` })),
+      },
+      { Sid: 'MissingKeysAre404', Effect: 'Allow', Action: 's3:ListBucket', Resource: [{ 'Fn::GetAtt': ['ThumbnailsBucket', 'Arn'] }] },
+      { Sid: 'ReadCatalogue', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query'], Resource: [TABLE_ARN, TABLE_INDEXES] },
+    ]);
+    expect(config.api.uploadPrefix).toMatch(/^[^*]+\/$/);
+    const text = JSON.stringify(statements.map((s) => s.raw));
+    const grants = (action: string) => statements.filter((s) => s.actions.includes(action)).flatMap((s) => s.resources);
+    // Never the predictions (moderation scores) nor the models; no queue, no parameter, no key.
+    expect(text).not.toContain('predictions/');
+    expect(text).not.toContain('ModelsBucket');
+    expect(text).not.toMatch(/"(sqs|ssm|kms):/);
+    // No catalogue write and no write at all to the thumbnails.
+    expect(text).not.toMatch(/dynamodb:(PutItem|DeleteItem|UpdateItem|BatchWriteItem|Scan|\*)/);
+    const thumbnailWrites = statements.filter(
+      (s) => s.actions.some((a) => /^s3:(Put|Delete)/.test(a)) && JSON.stringify(s.resources).includes('ThumbnailsBucket'),
+    );
+    expect(thumbnailWrites).toEqual([]);
+    // PutObject only under the prefix: the uploads bucket itself, or any other key, is never writable.
+    expect(grants('s3:PutObject')).toEqual([{ 'Fn::Sub': `\${UploadsBucket.Arn}/${config.api.uploadPrefix}*` }]);
+    expect(grants('s3:GetObject').every((r) => /^\$\{ThumbnailsBucket\.Arn\}\/\d+\/\*$/.test(String(obj(r)['Fn::Sub'])))).toBe(true);
+  });
 
   test('resize and predict keep their exact statements, with s3:ListBucket on the buckets in order of first mention', () => {
     const sids = (fn: string) => roleStatements(functionRole(fn)).map((s) => s.raw.Sid);
@@ -535,6 +690,7 @@ describe('IAM', () => {
       'ReadUploads',
       'WriteThumbnails',
       'MissingKeysAre404',
+      'RecordInCatalogue',
     ]);
     expect(listBucket(FUNCTIONS.resize)).toEqual(['UploadsBucket', 'ThumbnailsBucket']);
     expect(sids(FUNCTIONS.predict)).toEqual([
@@ -548,8 +704,21 @@ describe('IAM', () => {
       'ObscureFlaggedThumbnails',
       'MissingKeysAre404',
       'ReadOwnParameters',
+      'RecordInCatalogue',
     ]);
     expect(listBucket(FUNCTIONS.predict)).toEqual(['UploadsBucket', 'ModelsBucket', 'ThumbnailsBucket']);
+  });
+
+  test('resize and predict record in the catalogue: exactly GetItem, PutItem and DeleteItem on the table, nothing on its indexes', () => {
+    for (const fn of [FUNCTIONS.resize, FUNCTIONS.predict]) {
+      const statements = roleStatements(functionRole(fn));
+      const dynamodb = statements.filter((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
+      expect({ fn, dynamodb: dynamodb.map((s) => [s.raw.Sid, s.actions, s.resources]) }).toEqual({
+        fn,
+        dynamodb: [['RecordInCatalogue', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], [TABLE_ARN]]],
+      });
+      expect(JSON.stringify(statements.map((s) => s.raw))).not.toContain('/index/');
+    }
   });
 
   test('resize reads uploads, writes thumbnails, uses its own queue and DLQ, and cannot touch models', () => {
@@ -611,9 +780,170 @@ describe('IAM', () => {
   });
 });
 
+// ---------------------------------------------------------------- the catalogue table
+
+describe('catalogue table', () => {
+  const key = (AttributeName: string, KeyType: 'HASH' | 'RANGE') => ({ AttributeName, KeyType });
+  const index = (IndexName: string, hash: string) => ({
+    IndexName,
+    KeySchema: [key(hash, 'HASH'), key('uploadedAt', 'RANGE')],
+    Projection: { ProjectionType: 'ALL' },
+  });
+
+  test('ImagesTable: one item per upload key, on demand, with point-in-time recovery and encryption at rest', () => {
+    expect(ofType('AWS::DynamoDB::Table').map(([id]) => id)).toEqual(['ImagesTable']);
+    const table = props('ImagesTable');
+    expect(table.TableName).toEqual({ 'Fn::Sub': '${AWS::StackName}-images' });
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.ProvisionedThroughput).toBeUndefined();
+    expect(table.KeySchema).toEqual([key('key', 'HASH')]);
+    expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.SSESpecification).toEqual({ SSEEnabled: true });
+    // Nothing beyond these: no provisioned capacity, no stream, no TTL.
+    expect(Object.keys(table).sort()).toEqual(
+      [
+        'AttributeDefinitions',
+        'BillingMode',
+        'GlobalSecondaryIndexes',
+        'KeySchema',
+        'PointInTimeRecoverySpecification',
+        'SSESpecification',
+        'TableName',
+      ].sort(),
+    );
+  });
+
+  test('its three indexes list newest first by status, by verdict and all uploads, each projecting every attribute', () => {
+    const table = props('ImagesTable');
+    expect(table.GlobalSecondaryIndexes).toEqual([
+      index('byStatus', 'status'),
+      index('byVerdict', 'verdict'),
+      index('byUpload', 'listing'),
+    ]);
+    for (const gsi of asArray(table.GlobalSecondaryIndexes as Json[])) expect(obj(gsi).ProvisionedThroughput).toBeUndefined();
+    // Every key attribute is defined as a string, and nothing else is (CloudFormation refuses unused definitions).
+    expect(table.AttributeDefinitions).toEqual(
+      ['key', 'status', 'verdict', 'listing', 'uploadedAt'].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
+    );
+  });
+
+  test('read and write throttling of the table alarm', () => {
+    for (const [id, metric] of [
+      ['CatalogueReadThrottlesAlarm', 'ReadThrottleEvents'],
+      ['CatalogueWriteThrottlesAlarm', 'WriteThrottleEvents'],
+    ]) {
+      expect({ id, type: resources[id]?.Type }).toEqual({ id, type: 'AWS::CloudWatch::Alarm' });
+      expect({ id, properties: props(id) }).toEqual({
+        id,
+        properties: {
+          AlarmDescription: expect.any(String),
+          Namespace: 'AWS/DynamoDB',
+          MetricName: metric,
+          Dimensions: [{ Name: 'TableName', Value: { Ref: 'ImagesTable' } }],
+          Statistic: 'Sum',
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          TreatMissingData: 'notBreaching',
+          AlarmActions: [{ Ref: 'AlarmTopic' }],
+          OKActions: [{ Ref: 'AlarmTopic' }],
+        },
+      });
+    }
+  });
+});
+
+// ---------------------------------------------------------------- the HTTP API
+
+describe('HTTP API', () => {
+  const ROUTES = HTTP.flatMap((fn) => fn.trigger.routes.map((route) => ({ ...route, fn: fn.name })));
+
+  test('an http function gets its role and its Errors and Throttles alarms, and no queue, DLQ, subscription or queue alarm', () => {
+    for (const fn of HTTP) {
+      const p = pascal(fn.name);
+      const own = Object.keys(resources).filter(
+        (id) => id.startsWith(p) && !/^\w+(LambdaFunction|LambdaVersion\w+|LogGroup|LambdaPermission\w+)$/.test(id),
+      );
+      expect({ fn: fn.name, own: own.sort() }).toEqual({ fn: fn.name, own: [`${p}ErrorsAlarm`, `${p}Role`, `${p}ThrottlesAlarm`] });
+    }
+  });
+
+  test('every route of the registry is in the API, behind the JWT authorizer unless public, and no other route', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([id, r]) => ({ id, p: r.Properties ?? {} }));
+    expect(routes.map((r) => r.p.RouteKey).sort()).toEqual(ROUTES.map((route) => `${route.method} ${route.path}`).sort());
+    expect(ROUTES.filter((route) => route.access === 'public').map((route) => route.path)).toEqual(['/health']);
+    for (const route of ROUTES) {
+      const key = `${route.method} ${route.path}`;
+      const found = routes.find((r) => r.p.RouteKey === key);
+      const auth = { key, type: found?.p.AuthorizationType, authorizer: target(found?.p.AuthorizerId) };
+      expect(auth).toEqual(
+        route.access === 'public'
+          ? { key, type: undefined, authorizer: undefined }
+          : { key, type: 'JWT', authorizer: 'HttpApiAuthorizerJwt' },
+      );
+      // To the function's own integration, which invokes that function.
+      const integration = JSON.stringify(found?.p.Target).match(/"Ref":"(\w+)"/)?.[1];
+      expect({ key, integration }).toEqual({ key, integration: `HttpApiIntegration${pascal(route.fn)}` });
+      expect(target(props(`HttpApiIntegration${pascal(route.fn)}`).IntegrationUri)).toBe(FUNCTIONS[route.fn]);
+      expect(target(found?.p.ApiId)).toBe('HttpApi');
+    }
+  });
+
+  test("the one authorizer checks JWTs issued by the stack's user pool for its app client", () => {
+    expect(ofType('AWS::ApiGatewayV2::Authorizer').map(([id]) => id)).toEqual(['HttpApiAuthorizerJwt']);
+    expect(props('HttpApiAuthorizerJwt')).toEqual({
+      ApiId: { Ref: 'HttpApi' },
+      Name: 'jwt',
+      IdentitySource: ['$request.header.Authorization'],
+      AuthorizerType: 'JWT',
+      JwtConfiguration: {
+        Audience: [{ Ref: 'UserPoolClient' }],
+        Issuer: { 'Fn::Sub': 'https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}' },
+      },
+    });
+  });
+
+  test('the user pool: users created by an administrator only; a public app client; the operators group', () => {
+    expect(resources.UserPool.Type).toBe('AWS::Cognito::UserPool');
+    expect(props('UserPool').AdminCreateUserConfig).toEqual({ AllowAdminCreateUserOnly: true });
+    expect(resources.UserPoolClient.Type).toBe('AWS::Cognito::UserPoolClient');
+    expect(props('UserPoolClient')).toMatchObject({ UserPoolId: { Ref: 'UserPool' }, GenerateSecret: false });
+    expect(resources.OperatorsGroup.Type).toBe('AWS::Cognito::UserPoolGroup');
+    expect(props('OperatorsGroup')).toMatchObject({ UserPoolId: { Ref: 'UserPool' }, GroupName: config.api.admin.group });
+  });
+
+  test('the stage throttles as pipeline.config.json says; CORS allows the configured origins only', () => {
+    expect(ofType('AWS::ApiGatewayV2::Stage').map(([id]) => id)).toEqual(['HttpApiStage']);
+    expect(props('HttpApiStage')).toMatchObject({ ApiId: { Ref: 'HttpApi' }, StageName: '$default' });
+    expect(props('HttpApiStage').DefaultRouteSettings).toEqual({
+      DetailedMetricsEnabled: true,
+      ThrottlingRateLimit: config.api.throttling.rateLimit,
+      ThrottlingBurstLimit: config.api.throttling.burstLimit,
+    });
+    expect(obj(props('HttpApi').CorsConfiguration)).toEqual({
+      AllowOrigins: config.api.cors.allowedOrigins,
+      AllowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+      AllowHeaders: ['Content-Type', 'Authorization'],
+      MaxAge: 600,
+    });
+    expect(JSON.stringify(props('HttpApi').CorsConfiguration)).not.toContain('"*"');
+  });
+
+  test('API Gateway may invoke each http function, from this API only', () => {
+    for (const fn of HTTP) {
+      const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) => target(p.Properties?.FunctionName) === FUNCTIONS[fn.name]);
+      expect(permissions).toHaveLength(1);
+      const p = permissions[0][1].Properties ?? {};
+      expect(p).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
+      expect(JSON.stringify(p.SourceArn)).toContain('{"Ref":"HttpApi"}');
+    }
+  });
+});
+
 // ---------------------------------------------------------------- outputs
 
-test('outputs name the buckets, the queues and the DLQs', () => {
+test('outputs name the buckets, the queues, the DLQs, the table and the user pool', () => {
   const outputs = template.Outputs ?? {};
   const expected = {
     UploadsBucketName: 'UploadsBucket',
@@ -627,8 +957,13 @@ test('outputs name the buckets, the queues and the DLQs', () => {
     ModelUriParameterName: 'ModelUriParameter',
     AlarmTopicArn: 'AlarmTopic',
     UploadsTopicArn: 'UploadsTopic',
+    ImagesTableName: 'ImagesTable',
+    ImagesTableArn: 'ImagesTable',
+    UserPoolId: 'UserPool',
+    UserPoolClientId: 'UserPoolClient',
+    HttpApiId: 'HttpApi',
     ...Object.fromEntries(
-      REGISTRY.flatMap((fn) => [
+      QUEUED.flatMap((fn) => [
         [`${pascal(fn.name)}QueueUrl`, idsOf(fn.name).queue],
         [`${pascal(fn.name)}DlqUrl`, idsOf(fn.name).dlq],
       ]),
@@ -640,11 +975,18 @@ test('outputs name the buckets, the queues and the DLQs', () => {
     'ThumbnailsBucketName',
     'ModelsBucketName',
     'DeliveryDlqUrl',
-    ...REGISTRY.flatMap((fn) => [queueUrlOutput(fn.name), dlqUrlOutput(fn.name)]),
+    'ImagesTableName',
+    ...QUEUED.flatMap((fn) => [queueUrlOutput(fn.name), dlqUrlOutput(fn.name)]),
   ];
   for (const output of readByAws) expect(Object.keys(expected)).toContain(output);
   for (const [output, resource] of Object.entries(expected)) {
     expect({ output, value: target(outputs[output]?.Value) }).toEqual({ output, value: resource });
+  }
+  expect(outputs.ImagesTableArn?.Value).toEqual(TABLE_ARN);
+  // No queue outputs for a function that has no queue.
+  for (const fn of HTTP) {
+    expect(outputs[queueUrlOutput(fn.name)]).toBeUndefined();
+    expect(outputs[dlqUrlOutput(fn.name)]).toBeUndefined();
   }
 });
 
@@ -671,11 +1013,12 @@ describe('local stage', () => {
     return JSON.parse(stdout.slice(stdout.indexOf('{'))) as Printed;
   }
 
-  function expectLocalLiterals(printed: Printed, ports: { s3Port: number; sqsPort: number }) {
+  function expectLocalLiterals(printed: Printed, ports: { s3Port: number; sqsPort: number; dynamodbPort: number }) {
     const local = config.local;
     expect(printed.provider.environment).toEqual({
       AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${ports.s3Port}`,
       AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${ports.sqsPort}`,
+      AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${ports.dynamodbPort}`,
       POWERTOOLS_TRACE_ENABLED: 'false',
     });
     const resize = printed.functions.resize.environment;
@@ -689,12 +1032,22 @@ describe('local stage', () => {
     expect(Object.keys(printed.functions).sort()).toEqual(REGISTRY.map((fn) => fn.name).sort());
     for (const fn of REGISTRY) {
       const env = printed.functions[fn.name].environment;
-      expect(env).toMatchObject({
-        UPLOADS_BUCKET: local.buckets.uploads,
-        [dlqUrlVariable(fn.name)]: `http://127.0.0.1:${ports.sqsPort}/${local.accountId}/${fn.name}-dlq`,
-        POWERTOOLS_SERVICE_NAME: fn.name,
-        LOG_LEVEL: 'DEBUG',
+      expect(env).toMatchObject({ UPLOADS_BUCKET: local.buckets.uploads, POWERTOOLS_SERVICE_NAME: fn.name, LOG_LEVEL: 'DEBUG' });
+      // The literal table name (never a Ref) for the functions granted the table, and no other.
+      expect({ fn: fn.name, table: env.IMAGES_TABLE }).toEqual({
+        fn: fn.name,
+        table: hasTableGrant(fn.name) ? local.tables.catalogue : undefined,
       });
+      // The local stack has no authorizer: the API trusts every caller on 127.0.0.1 only there.
+      expect({ fn: fn.name, auth: env.API_AUTH }).toEqual({ fn: fn.name, auth: fn.environment.includes('API_AUTH') ? 'local' : undefined });
+    }
+    for (const fn of QUEUED) {
+      expect(printed.functions[fn.name].environment[dlqUrlVariable(fn.name)]).toBe(
+        `http://127.0.0.1:${ports.sqsPort}/${local.accountId}/${fn.name}-dlq`,
+      );
+    }
+    for (const fn of HTTP) {
+      expect(Object.keys(printed.functions[fn.name].environment).filter((name) => name.endsWith('_DLQ_URL'))).toEqual([]);
     }
     expect(printed.functions.predict.environment.MODEL_URI_PARAMETER).toBe('');
     for (const fn of Object.values(printed.functions)) {
@@ -710,7 +1063,12 @@ describe('local stage', () => {
   test('takes the ports of a running local stack from its state file, and ignores one it cannot read', async () => {
     const running = path.join(tmp, 'running');
     mkdirSync(running);
-    const ports = { s3Port: config.local.s3Port + 100, sqsPort: config.local.sqsPort + 100 };
+    const ports = {
+      s3Port: config.local.s3Port + 100,
+      sqsPort: config.local.sqsPort + 100,
+      dynamodbPort: config.local.dynamodbPort + 100,
+      apiPort: config.local.apiPort + 100,
+    };
     writeFileSync(path.join(running, 'state.json'), JSON.stringify({ ...ports, buckets: {}, queues: {}, env: {} }));
     const broken = path.join(tmp, 'broken');
     mkdirSync(broken);

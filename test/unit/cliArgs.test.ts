@@ -18,6 +18,7 @@ import {
 import { helpText, USAGE } from '../../cli/help';
 import { resolveTarget } from '../../cli/target';
 import { pascalCase } from '../../functions/naming';
+import { queueFunctions } from '../../functions/registry';
 import { writeStackState } from '../../local/stackState';
 import { resourcesFromOutputs, stackName } from '../../ops/stackOutputs';
 
@@ -278,6 +279,9 @@ describe('where the operations commands look', () => {
       scan: { waitTimeSeconds: 0 },
     });
     expect(target.clientEnv).toMatchObject({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1111', AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:2222' });
+    // Only the queue-fed functions have a queue and a DLQ to look at.
+    expect(Object.keys(target.functions)).toEqual(queueFunctions().map((fn) => fn.name));
+    expect(Object.keys(target.functions)).not.toContain('api');
   });
 
   test('endpoint overrides and bucket flags win', async () => {
@@ -304,10 +308,15 @@ describe('where the operations commands look', () => {
         startedAt: '2026-12-02T00:00:00.000Z',
         s3Port: 4669,
         sqsPort: 9424,
+        dynamodbPort: 8100,
+        apiPort: 3100,
         s3Endpoint: 'http://127.0.0.1:4669',
         sqsEndpoint: 'http://127.0.0.1:9424',
+        dynamodbEndpoint: 'http://127.0.0.1:8100',
+        apiEndpoint: 'http://127.0.0.1:3100',
         region: 'us-east-1',
         buckets: { uploads: 'uploads', thumbnails: 'thumbnails', models: 'models' },
+        tables: { catalogue: 'images' },
         queues: {},
         env: { THUMBNAIL_SIZES: '128,640' },
       });
@@ -315,6 +324,7 @@ describe('where the operations commands look', () => {
       expect(target.clientEnv).toMatchObject({
         AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4669',
         AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9424',
+        AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:8100',
         THUMBNAIL_SIZES: '128,640',
       });
       expect(target.functions.resize.dlqUrl).toBe('http://127.0.0.1:9424/000000000000/resize-dlq');
@@ -334,12 +344,15 @@ describe('where the operations commands look', () => {
         { OutputKey: 'ResizeDlqUrl', OutputValue: 'https://sqs/1/x' },
         { OutputKey: 'Other', OutputValue: 'y' },
         { OutputKey: 'UploadsBucketName' },
+        { OutputKey: 'ImagesTableName', OutputValue: 'image-pipeline-dev-images' },
       ]),
     ).toEqual({
       uploadsBucket: undefined,
       thumbnailsBucket: undefined,
       modelsBucket: undefined,
       deliveryDlqUrl: undefined,
+      catalogueTable: 'image-pipeline-dev-images',
+      // The queue-fed functions only, as for the local stack: api has no queue or DLQ (nor outputs for them).
       functions: { resize: { queueUrl: undefined, dlqUrl: 'https://sqs/1/x' }, predict: { queueUrl: undefined, dlqUrl: undefined } },
     });
   });

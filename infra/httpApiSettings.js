@@ -1,4 +1,4 @@
-// serverless.yml `provider.httpApi: ${file(./infra/httpApi.js)}`: CORS and the JWT authorizer of the
+// serverless.yml `provider.httpApi: ${file(./infra/httpApiSettings.js)}`: CORS and the JWT authorizer of the
 // HTTP API in front of the registry's http-api functions (infra/httpApi.ts).
 const { load } = require('./load');
 
