@@ -1,8 +1,8 @@
 import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
-import { type FunctionDefinition, httpFunctions, isQueueFunction, type QueueFunction, queueFunctions } from '../../functions/registry';
+import { httpFunctions, queueFunctions } from '../../functions/registry';
 import config from '../../pipeline.config.json';
 import { type CfnResource, type Json, type JsonObject, listZip, type PackageResult, packageService } from '../../scripts/packageService';
-import { ECHO as ECHO_ENTRY, FUNCTIONS } from '../fixtures/registry/withEcho';
+import { ECHO, FUNCTIONS } from '../fixtures/registry/withEcho';
 
 /**
  * Adding a function is a registry entry and a handler, nothing else: `serverless package` with
@@ -11,13 +11,6 @@ import { ECHO as ECHO_ENTRY, FUNCTIONS } from '../fixtures/registry/withEcho';
  */
 
 const REGISTRY = 'test/fixtures/registry/withEcho.ts';
-
-/** echo is fed by the uploads like resize and predict (the fixture declares it a FunctionDefinition only). */
-function queueFed(fn: FunctionDefinition): QueueFunction {
-  if (!isQueueFunction(fn)) throw new Error(`${fn.name} is not a queue-fed function (trigger ${fn.trigger.type})`);
-  return fn;
-}
-const ECHO = queueFed(ECHO_ENTRY);
 
 let packaged: PackageResult;
 let resources: Record<string, CfnResource>;
