@@ -302,6 +302,25 @@ export function parseAuditArgs(argv: readonly string[]): AuditArgs | { help: tru
   };
 }
 
+export interface CatalogueRebuildArgs extends TargetArgs {
+  action: 'rebuild';
+  /** Print what would change, change nothing. */
+  dryRun: boolean;
+  json: boolean;
+}
+
+/** `pipeline catalogue rebuild [--dry-run] [--json] [--aws [--stage S]]`. */
+export function parseCatalogueArgs(argv: readonly string[]): CatalogueRebuildArgs | { help: true } {
+  const [action, ...rest] = argv;
+  if (action === undefined || action === '--help' || action === '-h' || action === 'help') return { help: true };
+  if (action !== 'rebuild') throw new UsageError(`unknown catalogue action ${JSON.stringify(action)}; actions: rebuild`, 'catalogue');
+  const { positionals, options } = parseArgv(rest, { ...TARGET_SPEC, 'dry-run': 'boolean', json: 'boolean' }, 'catalogue');
+  if (options.help) return { help: true };
+  if (positionals.length > 0)
+    throw new UsageError(`catalogue rebuild takes no arguments, got ${JSON.stringify(positionals[0])}`, 'catalogue');
+  return { action, ...targetArgs(options, 'catalogue'), dryRun: options['dry-run'] === true, json: options.json === true };
+}
+
 export interface PredictArgs {
   file: string;
   /** A model folder (model.onnx + manifest.json) or an s3:// URI; default: the committed demo model. */
@@ -386,6 +405,7 @@ const COMMANDS = [
   'model',
   'dlq',
   'audit',
+  'catalogue',
   'moderation',
   'bench',
   'cost',

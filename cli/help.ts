@@ -93,11 +93,29 @@ pipeline model import <tfjs dir> --out <dir> --labels A,B,... [--name N] [--vers
   ETag), dead-lettered (a DLQ message names it), pending (uploaded less than the grace period
   ago, or its queue still holds messages) or missing (none of these: something was lost).
   Prints the uploads that are not complete; --json prints one JSON report.
+  With the stack's catalogue table (locally ${local.tables.catalogue}, on AWS the output ImagesTableName), it
+  also lists the items that disagree with S3 and the DLQs (no item, another ETag, complete or
+  failed without the outputs or DLQ entry to show for it, behind S3, no upload); they do not change
+  the exit code: \`pipeline catalogue rebuild\` repairs them.
   --outputs O          thumbnails, or all = thumbnails and predictions (default all)
   --grace-seconds N    uploads younger than this count as pending (default ${DEFAULT_GRACE_SECONDS})
   --uploads-bucket B, --thumbnails-bucket B   other bucket names
-  --aws, --stage S     as for pipeline dlq (buckets and queues from the stack's outputs)
+  --aws, --stage S     as for pipeline dlq (buckets, queues and table from the stack's outputs)
   Exit code: 0 nothing missing, 1 something missing, 2 the audit could not run, 64 bad arguments.`,
+  catalogue: `pipeline catalogue rebuild [--dry-run] [--json] [--aws [--stage S]]
+  Rebuilds the image catalogue (the table ${local.tables.catalogue} locally, IMAGES_TABLE to name another;
+  on AWS the stack output ImagesTableName) from the buckets and the DLQs: for every upload and every
+  stage (${FUNCTIONS.map((fn) => fn.name).join(', ')}), complete when its outputs are there for the upload's ETag, else failed
+  with the reason of a DLQ message naming the upload, else pending. An item is written only when it
+  differs from the stored one (timestamps and revision aside); an upload with no stage result yet
+  gets no item (the pipeline creates it when a stage finishes), and an item that claims a result S3
+  does not show is reset to pending. Items whose key is no longer in the uploads bucket are deleted.
+  The DLQs are read without consuming them. Prints a summary and one line per change.
+  --dry-run    print what would change, write nothing
+  --json       one JSON report instead of the text
+  --aws, --stage S   as for pipeline dlq (buckets, queues and table from the stack's outputs)
+  Exit code: 0 done, 1 failed (also when some uploads could not be read: the rest are rebuilt),
+  64 bad arguments.`,
   bench: BENCH_USAGE,
   cost: COST_USAGE,
   moderation: MODERATION_USAGE,

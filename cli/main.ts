@@ -1,5 +1,6 @@
 import {
   parseAuditArgs,
+  parseCatalogueArgs,
   parseCommand,
   parseDlqArgs,
   parseModelArgs,
@@ -12,6 +13,7 @@ import {
 } from './args';
 import { runAuditCommand } from './commands/audit';
 import { parseBenchArgs, runBench } from './commands/bench';
+import { runCatalogueRebuildCommand } from './commands/catalogue';
 import { parseCostArgs, runCost } from './commands/cost';
 import { runDlqList, runDlqRedrive } from './commands/dlq';
 import { runModelImport, runModelUpload } from './commands/model';
@@ -73,6 +75,10 @@ export async function main(argv: readonly string[], output: Output = processOutp
         const parsed = parseAuditArgs(args);
         return 'help' in parsed ? help(output, command) : await runAuditCommand(parsed, output);
       }
+      case 'catalogue': {
+        const parsed = parseCatalogueArgs(args);
+        return 'help' in parsed ? help(output, command) : await runCatalogueRebuildCommand(parsed, output);
+      }
       case 'bench': {
         const parsed = parseBenchArgs(args);
         return 'help' in parsed ? help(output, command) : await runBench(parsed, output);
@@ -101,10 +107,10 @@ export async function main(argv: readonly string[], output: Output = processOutp
   }
 }
 
-/** `dlq list`, `model upload`: the command and its action, as the one-line messages name them. */
+/** `dlq list`, `model upload`, `catalogue rebuild`: the command and its action, as the one-line messages name them. */
 function commandLabel(command: string, args: readonly string[]): string {
   const action = args[0];
-  const actions: Record<string, string[]> = { dlq: ['list', 'redrive'], model: ['upload'] };
+  const actions: Record<string, string[]> = { dlq: ['list', 'redrive'], model: ['upload'], catalogue: ['rebuild'] };
   return `${command}${action && actions[command]?.includes(action) ? ` ${action}` : ''}`;
 }
 

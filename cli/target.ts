@@ -19,6 +19,8 @@ export interface OperationsTarget {
   /** Environment for the SDK clients (endpoints, credentials) and the pipeline settings the stack runs with. */
   clientEnv: Env;
   buckets: { uploads?: string; thumbnails?: string; models?: string };
+  /** The image catalogue's table: the stack output ImagesTableName, locally IMAGES_TABLE or pipeline.config.json's. */
+  catalogueTable?: string;
   /** Each function's queue and DLQ, by function name. */
   functions: StackResources['functions'];
   deliveryDlqUrl?: string;
@@ -44,8 +46,14 @@ export interface TargetOptions {
 export async function resolveTarget(options: TargetOptions, needsStack: boolean, env: Env = process.env): Promise<OperationsTarget> {
   if (options.aws) {
     // The SDK reads endpoint overrides from the environment by itself; --aws means the real services.
-    for (const name of ['AWS_ENDPOINT_URL', ENV.s3Endpoint, ENV.sqsEndpoint]) delete process.env[name];
-    const clientEnv = { ...env, AWS_ENDPOINT_URL: undefined, [ENV.s3Endpoint]: undefined, [ENV.sqsEndpoint]: undefined };
+    for (const name of ['AWS_ENDPOINT_URL', ENV.s3Endpoint, ENV.sqsEndpoint, ENV.dynamodbEndpoint]) delete process.env[name];
+    const clientEnv = {
+      ...env,
+      AWS_ENDPOINT_URL: undefined,
+      [ENV.s3Endpoint]: undefined,
+      [ENV.sqsEndpoint]: undefined,
+      [ENV.dynamodbEndpoint]: undefined,
+    };
     const name = stackName(declaredConfig.service, options.stage ?? 'dev');
     const resources: StackResources = needsStack ? await describeStackResources(name) : { functions: {} };
     return {
@@ -57,6 +65,7 @@ export async function resolveTarget(options: TargetOptions, needsStack: boolean,
         thumbnails: options.thumbnailsBucket ?? resources.thumbnailsBucket,
         models: resources.modelsBucket,
       },
+      catalogueTable: resources.catalogueTable,
       functions: resources.functions,
       deliveryDlqUrl: resources.deliveryDlqUrl,
       // A short poll samples only some SQS servers and may answer empty while messages remain.
@@ -76,7 +85,10 @@ export async function resolveTarget(options: TargetOptions, needsStack: boolean,
       thumbnails: options.thumbnailsBucket ?? env[ENV.thumbnailsBucket] ?? buckets.thumbnails,
       models: env[ENV.modelsBucket] ?? buckets.models,
     },
-    functions: Object.fromEntries(queueFunctions().map((fn) => [fn.name, { queueUrl: url(queueName(fn.name)), dlqUrl: url(dlqName(fn.name)) }])),
+    catalogueTable: env[ENV.imagesTable] || declaredConfig.local.tables.catalogue,
+    functions: Object.fromEntries(
+      queueFunctions().map((fn) => [fn.name, { queueUrl: url(queueName(fn.name)), dlqUrl: url(dlqName(fn.name)) }]),
+    ),
     deliveryDlqUrl: url(declaredConfig.local.queues.deliveryDlq),
     // Emulators: local-aws-sqs makes a long poll for several messages wait its whole time.
     scan: { waitTimeSeconds: 0 },

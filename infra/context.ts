@@ -27,6 +27,11 @@ export interface StackContext {
   jwtIssuerUrl: string;
   /** `${param:jwtAudience}`: the audiences (client ids) the issuer's tokens must carry, comma-separated. */
   jwtAudience: string;
+  /**
+   * Browser origins allowed to call the API, POST uploads and fetch thumbnails: `${param:corsOrigins}`
+   * (comma-separated; none by default on AWS), pipeline.config.json's `api.cors` on the local stage.
+   */
+  corsOrigins: string[];
   /** Where the local stack listens; used by the `local` stage only. */
   localPorts: LocalPorts;
 }

@@ -13,15 +13,17 @@ import { JWT_AUTHORIZER, SHARED } from './naming';
 /** Without `jwtIssuerUrl` the stack's own user pool issues the tokens. */
 const ownUserPool = (context: StackContext) => context.jwtIssuerUrl === '';
 
-export function buildHttpApi(config: InfraConfig, context: StackContext): Record<string, CfnValue> {
+export function buildHttpApi(context: StackContext): Record<string, CfnValue> {
   const own = ownUserPool(context);
   return {
-    cors: {
-      allowedOrigins: config.api.cors.allowedOrigins,
-      allowedMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-      allowedHeaders: ['Content-Type', 'Authorization'],
-      maxAge: 600,
-    },
+    ...(context.corsOrigins.length > 0 && {
+      cors: {
+        allowedOrigins: context.corsOrigins,
+        allowedMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowedHeaders: ['Content-Type', 'Authorization'],
+        maxAge: 600,
+      },
+    }),
     metrics: true,
     authorizers: {
       [JWT_AUTHORIZER]: {
@@ -105,4 +107,16 @@ export function httpApiResources(
       },
     },
   };
+}
+
+/**
+ * The uploads and thumbnails buckets' CORS: the allowed origins may POST a presigned upload and GET
+ * a presigned thumbnail; without origins, no CORS configuration at all.
+ */
+export function bucketCors(context: StackContext): Record<'uploads' | 'thumbnails', CfnValue> {
+  const rules = (method: string) =>
+    context.corsOrigins.length === 0
+      ? ref('AWS::NoValue')
+      : { CorsRules: [{ AllowedMethods: [method], AllowedOrigins: context.corsOrigins, AllowedHeaders: ['*'], MaxAge: 600 }] };
+  return { uploads: rules('POST'), thumbnails: rules('GET') };
 }

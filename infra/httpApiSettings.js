@@ -4,5 +4,5 @@ const { load } = require('./load');
 
 module.exports = async (resolvers) => {
   const { infra } = load();
-  return infra.buildHttpApi(infra.config, await infra.stackContext(resolvers));
+  return infra.buildHttpApi(await infra.stackContext(resolvers));
 };

@@ -2,6 +2,6 @@
 
 export { localEndpoints } from '../local/endpoints';
 export { buildResources } from './functionResources';
-export { buildHttpApi } from './httpApi';
+export { bucketCors, buildHttpApi } from './httpApi';
 export { buildFunctions, esbuildExternal } from './lambdaFunctions';
 export { config, localPorts, stackContext } from './stack';

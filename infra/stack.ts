@@ -39,6 +39,7 @@ export async function stackContext(resolvers: Resolvers, env: Env = process.env)
   if (jwtIssuerUrl !== '' && jwtAudience.trim() === '') {
     throw new Error('param:jwtIssuerUrl is set but param:jwtAudience is empty: the JWT authorizer needs the client ids its tokens are for');
   }
+  const corsParameter = text(await resolvers.resolveVariable('param:corsOrigins'), 'param:corsOrigins');
   const stageEnvironment = (await resolvers.resolveVariable('param:stageEnvironment')) as Record<string, unknown> | null;
   const traceEnabled = text(stageEnvironment?.POWERTOOLS_TRACE_ENABLED, 'param:stageEnvironment.POWERTOOLS_TRACE_ENABLED');
   const context: StackContext = {
@@ -49,9 +50,16 @@ export async function stackContext(resolvers: Resolvers, env: Env = process.env)
     traceEnabled,
     jwtIssuerUrl,
     jwtAudience,
+    corsOrigins: corsParameter
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ''),
     localPorts: portsOf({}),
   };
   // Only the local stage looks at a running local stack.
-  if (isLocal(context)) context.localPorts = localPorts(env);
+  if (isLocal(context)) {
+    context.localPorts = localPorts(env);
+    context.corsOrigins = config.api.cors.allowedOrigins;
+  }
   return context;
 }

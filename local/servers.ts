@@ -73,6 +73,18 @@ function queueDefinitions(visibilityTimeoutSeconds: number, functions: readonly 
   ];
 }
 
+/**
+ * As serverless.yml configures the buckets on AWS: a page of the allowed origins may POST a
+ * presigned upload and GET a presigned thumbnail.
+ */
+const browserCors = (origins: readonly string[]) =>
+  `<CORSConfiguration>${origins
+    .map(
+      (origin) =>
+        `<CORSRule><AllowedOrigin>${origin}</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>POST</AllowedMethod><AllowedHeader>*</AllowedHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule>`,
+    )
+    .join('')}</CORSConfiguration>`;
+
 const closeServer = (server: Server) =>
   new Promise<void>((resolve) => {
     // Keep-alive connections of the SDK clients would hold close() open.
@@ -114,7 +126,10 @@ export async function startLocalServers(options: LocalServerOptions = {}): Promi
     port: s3Port,
     silent: options.quiet ?? true,
     directory: s3Dir,
-    configureBuckets: Object.values(local.buckets).map((name) => ({ name, configs: [] })),
+    configureBuckets: Object.values(local.buckets).map((name) => ({
+      name,
+      configs: name === local.buckets.models ? [] : [browserCors(declaredConfig.api.cors.allowedOrigins)],
+    })),
   });
   installPostPolicyEnforcement(s3rver, {
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },

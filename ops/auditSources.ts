@@ -1,11 +1,15 @@
 import { ListObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { CatalogueItem } from '../shared/catalogue/item';
+import type { Catalogue } from '../shared/catalogue/store';
 import { METADATA } from '../shared/outputs';
 import { headObjectMetadata } from '../shared/storage';
 import {
   type AuditInput,
   type AuditReport,
   type AuditRules,
+  type CatalogueView,
+  type CatalogueViewItem,
   markersToCheck,
   type OutputFamily,
   reconcileAudit,
@@ -84,7 +88,8 @@ export async function listAllObjects(s3: S3Client, bucket: string, prefix?: stri
   }
 }
 
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+/** `fn` over every item, at most `limit` at a time; results in the items' order. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
@@ -97,6 +102,23 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   return results;
 }
 
+/** The most a catalogue listing page may hold (store.ts MAX_LIST_LIMIT). */
+const CATALOGUE_PAGE = 1000;
+
+/** Every item of the catalogue, page by page (the newest-first index of all items). */
+export async function listCatalogue(catalogue: Pick<Catalogue, 'list'>): Promise<CatalogueItem[]> {
+  const items: CatalogueItem[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await catalogue.list({ limit: CATALOGUE_PAGE, cursor });
+    items.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor);
+  return items;
+}
+
+const viewOf = (item: CatalogueItem): CatalogueViewItem => ({ status: item.status, eTag: item.source.eTag });
+
 const isMissingQueue = (error: unknown) =>
   /QueueDoesNotExist|NonExistentQueue/.test(`${(error as Error).name} ${(error as Error).message}`);
 
@@ -106,9 +128,15 @@ const isMissingQueue = (error: unknown) =>
  * the DLQs. An upload whose message had left its queue before the depth was read has, by then,
  * either its outputs or its DLQ message, and both are read later. (A redrive or a hand deletion
  * running at the same time can still fool it; run it again.)
+ *
+ * With a catalogue, its items are listed before anything else: a stage records its result after
+ * writing its outputs (and a failure before sending it to the DLQ), so an item that claims a result
+ * is checked against outputs and DLQs read after it. An item that lags (a stage finished after the
+ * listing, or the index had not caught up) is read again, strongly consistent, at the end, and only
+ * a disagreement that holds then is reported.
  */
 export async function runAudit(
-  clients: { s3: S3Client; sqs: SQSClient },
+  clients: { s3: S3Client; sqs: SQSClient; catalogue?: Pick<Catalogue, 'list' | 'get'> },
   target: AuditTarget,
   options: AuditOptions,
 ): Promise<AuditReport> {
@@ -117,6 +145,7 @@ export async function runAudit(
   const rules = { thumbnails: options.thumbnails, outputs: options.outputs, families };
   const warnings: string[] = [];
 
+  const catalogueItems = clients.catalogue ? await listCatalogue(clients.catalogue) : undefined;
   const uploads = await listAllObjects(s3, target.uploadsBucket);
   const now = (options.now ?? (() => new Date()))();
   const queueDepths: Partial<Record<OutputFamily, number>> = {};
@@ -146,16 +175,33 @@ export async function runAudit(
   for (const source of target.families) byFamily[source.family] = await readDlq(source.functionName, source.dlqUrl, true);
   const deadLetters: AuditInput['deadLetters'] = { ...byFamily, any: await readDlq('delivery', target.deliveryDlqUrl, false) };
 
-  const report = reconcileAudit({
-    ...rules,
-    uploadsBucket: target.uploadsBucket,
-    graceSeconds: options.graceSeconds,
-    now,
-    uploads,
-    outputKeys,
-    markerETags,
-    deadLetters,
-    queueDepths,
-  });
+  const reconcile = (catalogue: CatalogueView | undefined) =>
+    reconcileAudit({
+      ...rules,
+      uploadsBucket: target.uploadsBucket,
+      graceSeconds: options.graceSeconds,
+      now,
+      uploads,
+      outputKeys,
+      markerETags,
+      deadLetters,
+      queueDepths,
+      ...(catalogue && { catalogue }),
+    });
+  const listed = catalogueItems && new Map(catalogueItems.map((item) => [item.key, viewOf(item)]));
+  let report = reconcile(listed);
+  const flagged = [...new Set((report.catalogue?.disagreements ?? []).map((disagreement) => disagreement.key))];
+  if (clients.catalogue && listed && flagged.length > 0) {
+    // Judged per key: a key read again changes only its own verdict.
+    const { catalogue } = clients;
+    const fresh = await mapLimited(flagged, options.concurrency ?? 16, (key) => catalogue.get(key));
+    const view = new Map(listed);
+    flagged.forEach((key, index) => {
+      const item = fresh[index];
+      if (item) view.set(key, viewOf(item));
+      else view.delete(key);
+    });
+    report = reconcile(view);
+  }
   return { ...report, warnings: [...warnings, ...report.warnings] };
 }

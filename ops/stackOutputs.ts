@@ -1,5 +1,5 @@
 import { dlqUrlOutput, queueUrlOutput } from '../functions/naming';
-import { FUNCTIONS, type FunctionDefinition } from '../functions/registry';
+import { FUNCTIONS, type FunctionDefinition, queueFunctions } from '../functions/registry';
 
 /**
  * The deployed stack's resource names, from its CloudFormation outputs (serverless.yml `Outputs`,
@@ -11,7 +11,9 @@ export interface StackResources {
   thumbnailsBucket?: string;
   modelsBucket?: string;
   deliveryDlqUrl?: string;
-  /** By function name. */
+  /** The image catalogue's DynamoDB table (output `ImagesTableName`); absent for a stack deployed before it. */
+  catalogueTable?: string;
+  /** Each queue-fed function's queue and DLQ, by function name. */
   functions: Record<string, { queueUrl?: string; dlqUrl?: string }>;
 }
 
@@ -28,8 +30,12 @@ export function resourcesFromOutputs(
     thumbnailsBucket: byKey.get('ThumbnailsBucketName'),
     modelsBucket: byKey.get('ModelsBucketName'),
     deliveryDlqUrl: byKey.get('DeliveryDlqUrl'),
+    catalogueTable: byKey.get('ImagesTableName'),
     functions: Object.fromEntries(
-      functions.map((fn) => [fn.name, { queueUrl: byKey.get(queueUrlOutput(fn.name)), dlqUrl: byKey.get(dlqUrlOutput(fn.name)) }]),
+      queueFunctions(functions).map((fn) => [
+        fn.name,
+        { queueUrl: byKey.get(queueUrlOutput(fn.name)), dlqUrl: byKey.get(dlqUrlOutput(fn.name)) },
+      ]),
     ),
   };
 }

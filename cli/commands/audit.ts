@@ -1,9 +1,11 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { queueFunctions } from '../../functions/registry';
 import { formatAuditReport } from '../../ops/audit';
 import { runAudit } from '../../ops/auditSources';
-import { s3ClientOptions, sqsClientOptions } from '../../shared/clients';
+import { createCatalogue } from '../../shared/catalogue/store';
+import { dynamoDbClientOptions, s3ClientOptions, sqsClientOptions } from '../../shared/clients';
 import { loadConfig } from '../../shared/config';
 import type { AuditArgs } from '../args';
 import { debugStack, describeError, EXIT } from '../errors';
@@ -15,6 +17,7 @@ export async function runAuditCommand(args: AuditArgs, output: Output): Promise<
   let target: OperationsTarget | undefined;
   let s3: S3Client | undefined;
   let sqs: SQSClient | undefined;
+  let dynamodb: DynamoDBClient | undefined;
   try {
     target = await resolveTarget(args, args.aws);
     const { buckets } = target;
@@ -38,8 +41,15 @@ export async function runAuditCommand(args: AuditArgs, output: Output): Promise<
     });
     s3 = new S3Client({ ...s3ClientOptions(target.clientEnv), maxAttempts: 3 });
     sqs = new SQSClient({ ...sqsClientOptions(target.clientEnv), maxAttempts: 3 });
+    // The catalogue is compared when the stack has one (a stack deployed before it has no ImagesTableName).
+    const { catalogueTable } = target;
+    if (catalogueTable) dynamodb = new DynamoDBClient({ ...dynamoDbClientOptions(target.clientEnv), maxAttempts: 3 });
+    const catalogue =
+      dynamodb && catalogueTable
+        ? createCatalogue({ client: dynamodb, tableName: catalogueTable, stages: queueFunctions().map((fn) => fn.name) })
+        : undefined;
     const report = await runAudit(
-      { s3, sqs },
+      { s3, sqs, ...(catalogue && { catalogue }) },
       { uploadsBucket: buckets.uploads, thumbnailsBucket: buckets.thumbnails, families, deliveryDlqUrl: target.deliveryDlqUrl },
       {
         thumbnails: { sizes: thumbnails.sizes, format: thumbnails.format },
@@ -50,7 +60,12 @@ export async function runAuditCommand(args: AuditArgs, output: Output): Promise<
       },
     );
     const dlqs = [...families.map((family) => family.functionName), 'delivery'];
-    const where = { thumbnailsBucket: buckets.thumbnails, dlqs, families: families.map((family) => family.family) };
+    const where = {
+      thumbnailsBucket: buckets.thumbnails,
+      dlqs,
+      families: families.map((family) => family.family),
+      ...(catalogueTable && { catalogueTable }),
+    };
     output.out(args.json ? JSON.stringify(report, null, 2) : formatAuditReport(report, where));
     return report.ok ? EXIT.ok : EXIT.failed;
   } catch (error) {
@@ -61,5 +76,6 @@ export async function runAuditCommand(args: AuditArgs, output: Output): Promise<
   } finally {
     s3?.destroy();
     sqs?.destroy();
+    dynamodb?.destroy();
   }
 }

@@ -53,8 +53,7 @@ export interface Operations {
   isKnownReason(reason: string): boolean;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function createOperatorApp(deps: { config: Pick<ApiConfig, 'auth' | 'admin'>; operations: Operations; logger: Logger }): ApiApp {
   const { operations, logger } = deps;

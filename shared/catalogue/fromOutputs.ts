@@ -6,13 +6,19 @@ import { isOutputOf, METADATA, type OutputFamilyName, predictionKey, thumbnailKe
 import type { LabelScore } from '../predict/scores';
 import { downloadObject, headObject } from '../storage';
 import type { CataloguePrediction, CatalogueThumbnail, StageSource } from './item';
-import type { StagePart } from './stageRecorder';
 
 /**
  * A stage's part of the catalogue as the S3 outputs show it: the functions record what they wrote
  * (or found already written), and `catalogue rebuild` records what is there. The outputs, not a
  * function's memory, are the source of truth, so both paths agree.
  */
+
+/** What a stage's outputs say for a source version: its part of the item and what it learned about the source. */
+export interface StagePart {
+  thumbnails?: CatalogueThumbnail[];
+  prediction?: CataloguePrediction;
+  source?: Pick<StageSource, 'format' | 'width' | 'height'>;
+}
 
 type Deps = { config: Pick<PipelineConfig, 'buckets' | 'thumbnails'>; s3: S3Client };
 

@@ -6,8 +6,8 @@ import type { PipelineConfig } from '../config';
 import type { PipelineError } from '../errors';
 import { normalizeETag, type S3ObjectEvent } from '../events';
 import type { OutputFamilyName } from '../outputs';
-import { stagePart } from './fromOutputs';
-import type { CataloguePrediction, CatalogueThumbnail, StageSource } from './item';
+import { type StagePart, stagePart } from './fromOutputs';
+import type { StageSource } from './item';
 import { type Catalogue, createCatalogue } from './store';
 
 /**
@@ -16,13 +16,6 @@ import { type Catalogue, createCatalogue } from './store';
  * to the DLQ is recorded with its reason. Writes are conditional (see store.ts), so a late event
  * for an old version or a duplicate delivery changes nothing.
  */
-
-/** What a stage's outputs say for a source version: its part of the item and what it learned about the source. */
-export interface StagePart {
-  thumbnails?: CatalogueThumbnail[];
-  prediction?: CataloguePrediction;
-  source?: Pick<StageSource, 'format' | 'width' | 'height'>;
-}
 
 /** The outcome of a stage's work on one event: the source version it worked on, when it did. */
 export type StageOutcome =

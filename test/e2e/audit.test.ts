@@ -36,6 +36,8 @@ async function pipeline(args: string[]) {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     S3_PORT: String(t.ports.s3Port),
     SQS_PORT: String(t.ports.sqsPort),
+    // The audit also compares the stack's catalogue table (dynalite).
+    DYNAMODB_PORT: String(t.ports.dynamodbPort),
   };
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

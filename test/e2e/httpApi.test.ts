@@ -264,3 +264,23 @@ test('a late event for an old version does not overwrite the record of the newer
   expect(after.status).toBe('complete');
   expect((after.source as { width: number }).width).toBe(900);
 });
+
+test('a page of an allowed origin may call the API and POST to the presigned URL; another origin may not', async () => {
+  const origin = 'http://127.0.0.1:3000';
+  const preflight = (url: string, from: string) =>
+    fetch(url, {
+      method: 'OPTIONS',
+      headers: { origin: from, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+  const api = await preflight(`${t.apiUrl}/uploads`, origin);
+  expect(api.status).toBe(204);
+  expect(api.headers.get('access-control-allow-origin')).toBe(origin);
+  expect((await preflight(`${t.apiUrl}/uploads`, 'https://elsewhere.example')).headers.get('access-control-allow-origin')).toBeNull();
+
+  const upload = await presign('cors.jpg', 'image/jpeg', photo.length);
+  const s3 = await preflight(upload.url, origin);
+  expect(s3.status).toBe(200);
+  // s3rver answers a matched preflight with `*` where S3 echoes the origin; either lets the page POST.
+  expect([origin, '*']).toContain(s3.headers.get('access-control-allow-origin'));
+  expect((await preflight(upload.url, 'https://elsewhere.example')).status).toBe(403);
+});

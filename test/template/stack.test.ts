@@ -300,11 +300,11 @@ describe('functions', () => {
       const env = JSON.stringify(props(id).Environment);
       expect({ id, local: /127\.0\.0\.1|localhost/.test(env) }).toEqual({ id, local: false });
     }
-    // The one local address in the template: the browser origins CORS allows (pipeline.config.json).
-    const cors = obj(props('HttpApi').CorsConfiguration);
-    expect(cors.AllowOrigins).toEqual(config.api.cors.allowedOrigins);
-    const withoutOrigins = { ...resources, HttpApi: { ...resources.HttpApi, Properties: { ...props('HttpApi'), CorsConfiguration: {} } } };
-    expect(JSON.stringify({ ...template, Resources: withoutOrigins })).not.toContain('127.0.0.1');
+    // No browser origin is allowed unless the stage's corsOrigins parameter names it.
+    expect(text).not.toMatch(/127\.0\.0\.1|localhost/);
+    expect(props('HttpApi').CorsConfiguration).toBeUndefined();
+    expect(props('UploadsBucket').CorsConfiguration).toBeUndefined();
+    expect(props('ThumbnailsBucket').CorsConfiguration).toBeUndefined();
   });
 
   test('every SQS event source mapping reports partial batch failures and follows the config', () => {
@@ -913,7 +913,7 @@ describe('HTTP API', () => {
     expect(props('OperatorsGroup')).toMatchObject({ UserPoolId: { Ref: 'UserPool' }, GroupName: config.api.admin.group });
   });
 
-  test('the stage throttles as pipeline.config.json says; CORS allows the configured origins only', () => {
+  test('the stage throttles as pipeline.config.json says; no CORS without the corsOrigins parameter', () => {
     expect(ofType('AWS::ApiGatewayV2::Stage').map(([id]) => id)).toEqual(['HttpApiStage']);
     expect(props('HttpApiStage')).toMatchObject({ ApiId: { Ref: 'HttpApi' }, StageName: '$default' });
     expect(props('HttpApiStage').DefaultRouteSettings).toEqual({
@@ -921,13 +921,8 @@ describe('HTTP API', () => {
       ThrottlingRateLimit: config.api.throttling.rateLimit,
       ThrottlingBurstLimit: config.api.throttling.burstLimit,
     });
-    expect(obj(props('HttpApi').CorsConfiguration)).toEqual({
-      AllowOrigins: config.api.cors.allowedOrigins,
-      AllowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-      AllowHeaders: ['Content-Type', 'Authorization'],
-      MaxAge: 600,
-    });
-    expect(JSON.stringify(props('HttpApi').CorsConfiguration)).not.toContain('"*"');
+    // The origins a stage allows are its own (tested with the generator in test/unit/infraGenerators.test.ts).
+    expect(props('HttpApi').CorsConfiguration).toBeUndefined();
   });
 
   test('API Gateway may invoke each http function, from this API only', () => {

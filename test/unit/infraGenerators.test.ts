@@ -1,7 +1,7 @@
 import { FUNCTIONS, type HttpFunction, httpFunctions, type QueueFunction, queueFunctions } from '../../functions/registry';
 import type { StackContext } from '../../infra/context';
 import { buildResources, roleStatements } from '../../infra/functionResources';
-import { buildHttpApi } from '../../infra/httpApi';
+import { bucketCors, buildHttpApi } from '../../infra/httpApi';
 import { assertUniqueIds, buildFunctions, esbuildExternal, functionEnvironment } from '../../infra/lambdaFunctions';
 import { functionIds, lambdaLogicalId, pascalCase } from '../../infra/naming';
 import config from '../../pipeline.config.json';
@@ -17,6 +17,7 @@ const dev: StackContext = {
   traceEnabled: 'true',
   jwtIssuerUrl: '',
   jwtAudience: '',
+  corsOrigins: [],
   localPorts: { s3Port: 4569, sqsPort: 9324, dynamodbPort: 8000, apiPort: 3000 },
 };
 const local: StackContext = {
@@ -629,14 +630,8 @@ test('esbuild keeps sharp and every native module external, once each', () => {
 });
 
 describe('buildHttpApi', () => {
-  test("with the stack's own user pool: its issuer URL and its app client as the audience; CORS from the config", () => {
-    expect(buildHttpApi(config, dev)).toEqual({
-      cors: {
-        allowedOrigins: config.api.cors.allowedOrigins,
-        allowedMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-        allowedHeaders: ['Content-Type', 'Authorization'],
-        maxAge: 600,
-      },
+  test("with the stack's own user pool: its issuer URL and its app client as the audience; no CORS without origins", () => {
+    expect(buildHttpApi(dev)).toEqual({
       metrics: true,
       authorizers: {
         jwt: {
@@ -650,7 +645,7 @@ describe('buildHttpApi', () => {
   });
 
   test("with the stage's own issuer: that issuer and its audiences (comma-separated, trimmed), nothing of the stack's pool", () => {
-    const api = buildHttpApi(config, external);
+    const api = buildHttpApi(external);
     expect(api.authorizers).toEqual({
       jwt: {
         type: 'jwt',
@@ -660,6 +655,20 @@ describe('buildHttpApi', () => {
       },
     });
     expect(JSON.stringify(api)).not.toContain('UserPool');
-    expect(api.cors).toEqual(buildHttpApi(config, dev).cors);
+  });
+
+  test("the stage's origins are the API's CORS origins and the buckets' CORS rules; none removes the buckets' CORS", () => {
+    const origins = ['https://app.example.com'];
+    expect(buildHttpApi({ ...dev, corsOrigins: origins }).cors).toEqual({
+      allowedOrigins: origins,
+      allowedMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+      allowedHeaders: ['Content-Type', 'Authorization'],
+      maxAge: 600,
+    });
+    expect(bucketCors({ ...dev, corsOrigins: origins })).toEqual({
+      uploads: { CorsRules: [{ AllowedMethods: ['POST'], AllowedOrigins: origins, AllowedHeaders: ['*'], MaxAge: 600 }] },
+      thumbnails: { CorsRules: [{ AllowedMethods: ['GET'], AllowedOrigins: origins, AllowedHeaders: ['*'], MaxAge: 600 }] },
+    });
+    expect(bucketCors(dev)).toEqual({ uploads: { Ref: 'AWS::NoValue' }, thumbnails: { Ref: 'AWS::NoValue' } });
   });
 });

@@ -111,6 +111,7 @@ describe('stackContext', () => {
         'param:modelUriParameter': '',
         'param:jwtIssuerUrl': '',
         'param:jwtAudience': '',
+        'param:corsOrigins': stage === 'prod' ? 'https://app.example.com, https://admin.example.com' : '',
         'param:stageEnvironment': { POWERTOOLS_TRACE_ENABLED: stage === 'local' ? 'false' : 'true' },
       })[variable],
   });
@@ -133,8 +134,14 @@ describe('stackContext', () => {
       traceEnabled: 'true',
       jwtIssuerUrl: '',
       jwtAudience: '',
+      corsOrigins: [],
       localPorts: defaults,
     });
+  });
+
+  test('CORS origins: none on an AWS stage unless the corsOrigins parameter lists them; the config list locally', async () => {
+    expect((await stackContext(resolvers('prod'), {})).corsOrigins).toEqual(['https://app.example.com', 'https://admin.example.com']);
+    expect((await stackContext(resolvers('local'), { PIPELINE_STATE_DIR: tmp })).corsOrigins).toEqual(config.api.cors.allowedOrigins);
   });
 
   test("the stage's JWT issuer and audiences are passed on; an issuer without an audience is refused", async () => {
