@@ -15,10 +15,11 @@ export const USAGE: Record<Exclude<CommandName, 'help'>, string> = {
   Runs the whole pipeline locally in the foreground (what \`npm start\` does): S3 on
   127.0.0.1:${local.s3Port}, SQS on 127.0.0.1:${local.sqsPort}, the ${local.buckets.uploads} bucket's events fanned out to the
   ${FUNCTIONS.map((fn) => fn.name).join(' and ')} queues, and the real handlers invoked like Lambda does.
-  Environment: S3_PORT, SQS_PORT (ports), PIPELINE_STATE_DIR (default ${local.stateDir}),
+  Also DynamoDB (the catalogue) on 127.0.0.1:${local.dynamodbPort} and the HTTP API on 127.0.0.1:${local.apiPort}.
+  Environment: S3_PORT, SQS_PORT, DYNAMODB_PORT, API_PORT (ports), PIPELINE_STATE_DIR (default ${local.stateDir}),
   POWERTOOLS_LOG_LEVEL (handler logs), POWERTOOLS_METRICS_DISABLED=false (print metrics).
   Ctrl-C stops it; bucket contents stay in the state folder.
-  Exit code: 0 stopped, 1 could not start (a port in use, a bad S3_PORT / SQS_PORT or setting),
+  Exit code: 0 stopped, 1 could not start (a port in use, a bad port variable or setting),
   130 a second Ctrl-C, 64 bad arguments.`,
   upload: `pipeline upload <files...> [--prefix P] [--bucket B] [--wait] [--aws]
   Uploads files to the uploads bucket as <prefix><file name> and prints each key.

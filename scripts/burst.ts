@@ -6,6 +6,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import sharp from 'sharp';
+import type { LocalPorts } from '../local/endpoints';
 import type { BatchReport } from '../local/poller';
 import { MODELS_DIR, seedDirectory } from '../local/samples';
 import { freePort } from '../local/servers';
@@ -37,7 +38,7 @@ export interface BurstTarget {
   sqs: SQSClient;
   /** By key, as the local stack names them (`resize`, `resizeDlq`, ...). */
   queueUrls: Record<string, string>;
-  ports: { s3Port: number; sqsPort: number };
+  ports: LocalPorts;
   fanout: { idle(): Promise<void> };
 }
 
@@ -250,7 +251,7 @@ const ROOT = path.resolve(__dirname, '..');
 
 /** `pipeline audit --json` as an operator runs it, in a child process, against the stack's ports. */
 export async function auditStack(
-  ports: { s3Port: number; sqsPort: number },
+  ports: LocalPorts,
   outputs: 'thumbnails' | 'all',
 ): Promise<{ code: number | null; report?: AuditReport; stderr: string }> {
   const env = {
@@ -259,6 +260,8 @@ export async function auditStack(
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     S3_PORT: String(ports.s3Port),
     SQS_PORT: String(ports.sqsPort),
+    DYNAMODB_PORT: String(ports.dynamodbPort),
+    API_PORT: String(ports.apiPort),
   };
   const child = spawn(
     process.execPath,
@@ -339,6 +342,8 @@ async function main(argv: string[]): Promise<number> {
   const stack = await startLocalStack({
     s3Port: await freePort(),
     sqsPort: await freePort(),
+    dynamodbPort: await freePort(),
+    apiPort: await freePort(),
     stateDir,
     quiet: true,
     seed: false,
@@ -354,7 +359,7 @@ async function main(argv: string[]): Promise<number> {
       s3: stack.s3,
       sqs: stack.sqs,
       queueUrls: stack.servers.queueUrls,
-      ports: { s3Port: Number(new URL(stack.servers.s3Endpoint).port), sqsPort: Number(new URL(stack.servers.sqsEndpoint).port) },
+      ports: stack.ports,
       fanout: stack.fanout,
     };
     const images = await burstImages();

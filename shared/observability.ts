@@ -19,6 +19,10 @@ export const METRICS = {
   inferenceMs: 'InferenceMs',
   predictionsWritten: 'PredictionsWritten',
   imagesFlagged: 'ImagesFlagged',
+  requests: 'Requests',
+  clientErrors: 'ClientErrors',
+  serverErrors: 'ServerErrors',
+  requestMs: 'RequestMs',
 } as const;
 
 export interface Observability {

@@ -9,7 +9,8 @@ import { createObservability } from '../../shared/observability';
 import { queueFunctions } from '../registry';
 
 const config = loadConfig();
-const { logger, tracer } = createObservability('api');
+const observability = createObservability('api');
+const { logger, tracer } = observability;
 const s3 = tracer.captureAWSv3Client(createS3Client());
 const catalogue = createCatalogue({
   client: tracer.captureAWSv3Client(createDynamoDbClient()),
@@ -29,4 +30,4 @@ const app = createApiApp({
   logger,
 });
 
-export const handler = httpHandler(app, logger);
+export const handler = httpHandler(app, observability);

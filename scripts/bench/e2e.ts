@@ -105,6 +105,8 @@ async function childRun(spec: ChildSpec): Promise<E2eRun> {
   const stack = await startLocalStack({
     s3Port: await freePort(),
     sqsPort: await freePort(),
+    dynamodbPort: await freePort(),
+    apiPort: await freePort(),
     stateDir,
     quiet: true,
     seed: false,
