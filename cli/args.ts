@@ -1,7 +1,7 @@
 import { queueFunctions } from '../functions/registry';
-import { isKnownReason, REASON_CODES } from '../ops/reasons';
 import { type OutputFormat, parseFormat, parseSizes } from '../shared/config';
 import { ConfigError } from '../shared/errors';
+import { isKnownReason, REASON_CODES } from '../shared/operations/reasons';
 import { checkNumber, type NumberRule } from '../shared/validate';
 
 /** A mistake on the command line: the message says what to fix; main prints it with the command's usage. */

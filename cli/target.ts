@@ -2,10 +2,10 @@ import { dlqName, queueName } from '../functions/naming';
 import { queueFunctions } from '../functions/registry';
 import { type LocalEndpoints, localEndpoints, localPorts, localQueueUrl } from '../local/endpoints';
 import { readStackState, stateDirectory } from '../local/stackState';
-import type { ScanOptions } from '../ops/scanQueue';
 import { describeStackResources, type StackResources, stackName } from '../ops/stackOutputs';
 import { declaredConfig } from '../shared/config';
 import { ENV } from '../shared/environment';
+import type { ScanOptions } from '../shared/operations/scanQueue';
 import { describeError } from './errors';
 
 type Env = Record<string, string | undefined>;

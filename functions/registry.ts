@@ -172,6 +172,28 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     ],
     nativeModules: [],
   },
+  {
+    name: 'operator',
+    handler: 'functions/operator/handler.handler',
+    description: 'Operator routes of the HTTP API: the DLQ rows, a redrive by reason, the audit summary',
+    settings: declaredConfig.functions.operator,
+    trigger: {
+      type: 'http-api',
+      routes: [
+        { method: 'GET', path: '/operator/dlq', access: 'admin' },
+        { method: 'POST', path: '/operator/dlq/redrive', access: 'admin' },
+        { method: 'GET', path: '/operator/audit', access: 'admin' },
+      ],
+    },
+    environment: ['QUEUE_URLS'],
+    permissions: [
+      { sid: 'OperateQueues', queues: 'operate' },
+      // The audit lists both buckets and HEADs each family's marker (the largest thumbnail, the prediction).
+      { sid: 'ListUploads', bucket: 'uploads', access: 'list' },
+      { sid: 'ReadOutputMarkers', bucket: 'thumbnails', access: 'read' },
+    ],
+    nativeModules: [],
+  },
 ];
 
 export const isQueueFunction = (fn: FunctionDefinition): fn is QueueFunction => fn.trigger.type === 'uploads-queue';

@@ -12,8 +12,8 @@ import {
   withDerived,
 } from '../shared/catalogue/item';
 import { normalizeETag } from '../shared/events';
-import { deadLetterFor, type UploadObject } from './audit';
-import { type DlqRow, formatTable } from './dlqRows';
+import { deadLetterFor, type UploadObject } from '../shared/operations/audit';
+import { type DlqRow, formatTable } from '../shared/operations/dlqRows';
 
 /**
  * The decisions behind `pipeline catalogue rebuild`: what the catalogue item of an upload should be,

@@ -6,10 +6,12 @@ import type { CatalogueItem } from '../shared/catalogue/item';
 import type { Catalogue } from '../shared/catalogue/store';
 import type { PipelineConfig } from '../shared/config';
 import { normalizeETag } from '../shared/events';
+import type { UploadObject } from '../shared/operations/audit';
+import { listAllObjects, listCatalogue, mapLimited } from '../shared/operations/auditSources';
+import { type DlqRow, parseDlqMessage } from '../shared/operations/dlqRows';
+import { peekQueue, type ScanOptions } from '../shared/operations/scanQueue';
 import type { OutputFamilyName } from '../shared/outputs';
 import { headObject } from '../shared/storage';
-import type { UploadObject } from './audit';
-import { listAllObjects, listCatalogue, mapLimited } from './auditSources';
 import {
   failureFinding,
   type ItemPlan,
@@ -21,8 +23,6 @@ import {
   type StageFinding,
   stageFinding,
 } from './catalogueRebuild';
-import { type DlqRow, parseDlqMessage } from './dlqRows';
-import { peekQueue, type ScanOptions } from './scanQueue';
 
 /** A stage of the catalogue: a queue-fed function, the output families it writes and its DLQ. */
 export interface RebuildStage {

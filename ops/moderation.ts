@@ -1,9 +1,9 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Moderation } from '../shared/moderation/policy';
+import { listAllObjects } from '../shared/operations/auditSources';
+import { formatTable } from '../shared/operations/dlqRows';
 import { METADATA, PREDICTIONS_PREFIX } from '../shared/outputs';
 import { headObjectMetadata } from '../shared/storage';
-import { listAllObjects } from './auditSources';
-import { formatTable } from './dlqRows';
 
 /** `pipeline moderation list`: the flagged uploads, from the predictions' metadata and, for those, their JSON. */
 

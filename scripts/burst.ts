@@ -11,9 +11,9 @@ import type { BatchReport } from '../local/poller';
 import { MODELS_DIR, seedDirectory } from '../local/samples';
 import { freePort } from '../local/servers';
 import { requireHandler, startLocalStack } from '../local/stack';
-import type { AuditReport } from '../ops/audit';
-import { listAllObjects } from '../ops/auditSources';
 import { declaredConfig } from '../shared/config';
+import type { AuditReport } from '../shared/operations/audit';
+import { listAllObjects } from '../shared/operations/auditSources';
 import { differenceHash } from './perceptual';
 
 /**

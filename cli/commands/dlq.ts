@@ -1,9 +1,9 @@
 import { ListDeadLetterSourceQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type DlqRow, formatDlqRows, parseDlqMessage } from '../../ops/dlqRows';
-import { type RedriveResult, redrive } from '../../ops/redrive';
-import { peekQueue } from '../../ops/scanQueue';
 import { sqsClientOptions } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
+import { type DlqRow, formatDlqRows, parseDlqMessage } from '../../shared/operations/dlqRows';
+import { type RedriveResult, redrive } from '../../shared/operations/redrive';
+import { peekQueue } from '../../shared/operations/scanQueue';
 import { DLQ_NAMES, type DlqListArgs, type DlqName, type DlqRedriveArgs, REDRIVE_NAMES } from '../args';
 import { debugStack, EXIT, reportFailure } from '../errors';
 import type { Output } from '../output';

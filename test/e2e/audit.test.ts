@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { AuditReport } from '../../ops/audit';
+import type { AuditReport } from '../../shared/operations/audit';
 import { startTestStack, type TestStack } from '../helpers/localStack';
 
 /**

@@ -5,12 +5,12 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { queueFunctions } from '../../functions/registry';
 import { MODELS_DIR, seedDirectory } from '../../local/samples';
-import type { AuditReport } from '../../ops/audit';
 import type { RebuildReport } from '../../ops/catalogueRebuild';
 import type { CatalogueItem } from '../../shared/catalogue/item';
 import { type Catalogue, createCatalogue } from '../../shared/catalogue/store';
 import { createDynamoDbClient } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
+import type { AuditReport } from '../../shared/operations/audit';
 import { startTestStack, type TestStack } from '../helpers/localStack';
 import { runCli } from '../helpers/runCli';
 

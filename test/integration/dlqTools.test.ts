@@ -4,8 +4,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { main } from '../../cli/main';
 import { freePort } from '../../local/servers';
-import { listAllObjects } from '../../ops/auditSources';
-import type { DlqRow } from '../../ops/dlqRows';
+import { listAllObjects } from '../../shared/operations/auditSources';
+import type { DlqRow } from '../../shared/operations/dlqRows';
 import { lambdaContext, s3NotificationBody, sqsEvent, sqsRecord } from '../helpers/events';
 import { CORPUS, type HandlerHarness, startHandlerHarness } from '../helpers/handlerHarness';
 

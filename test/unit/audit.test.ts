@@ -6,8 +6,8 @@ import {
   markersToCheck,
   reconcileAudit,
   type UploadObject,
-} from '../../ops/audit';
-import type { DlqRow } from '../../ops/dlqRows';
+} from '../../shared/operations/audit';
+import type { DlqRow } from '../../shared/operations/dlqRows';
 
 const NOW = new Date('2026-11-24T12:00:00.000Z');
 const OLD = '2026-11-24T11:00:00.000Z';

@@ -6,8 +6,8 @@ import {
   formatAuditReport,
   reconcileAudit,
   type UploadObject,
-} from '../../ops/audit';
-import type { DlqRow } from '../../ops/dlqRows';
+} from '../../shared/operations/audit';
+import type { DlqRow } from '../../shared/operations/dlqRows';
 
 /** The audit's comparison of the catalogue with what S3 and the DLQs prove (reconcileAudit with a catalogue view). */
 

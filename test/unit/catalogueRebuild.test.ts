@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { parseCatalogueArgs, UsageError } from '../../cli/args';
-import type { UploadObject } from '../../ops/audit';
 import {
   describeChange,
   failureFinding,
@@ -14,9 +13,10 @@ import {
   sameItem,
   stageFinding,
 } from '../../ops/catalogueRebuild';
-import type { DlqRow } from '../../ops/dlqRows';
 import type { StagePart } from '../../shared/catalogue/fromOutputs';
 import { type CatalogueItem, type CataloguePrediction, type CatalogueThumbnail, mergeStage } from '../../shared/catalogue/item';
+import type { UploadObject } from '../../shared/operations/audit';
+import type { DlqRow } from '../../shared/operations/dlqRows';
 
 const STAGES = ['resize', 'predict'];
 const KEY = 'holiday/beach.jpg';

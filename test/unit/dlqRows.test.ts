@@ -1,9 +1,9 @@
 import type { Message } from '@aws-sdk/client-sqs';
-import { formatDlqRows, formatTable, objectsInBody, parseDlqMessage, printable, shortTime } from '../../ops/dlqRows';
-import { DERIVED_REASONS, REASON_CODES, REASONS } from '../../ops/reasons';
-import { attributesToResend, matchesReason } from '../../ops/redrive';
 import { deadLetterAttributes } from '../../shared/deadLetter';
 import { PermanentError, TransientError } from '../../shared/errors';
+import { formatDlqRows, formatTable, objectsInBody, parseDlqMessage, printable, shortTime } from '../../shared/operations/dlqRows';
+import { DERIVED_REASONS, REASON_CODES, REASONS } from '../../shared/operations/reasons';
+import { attributesToResend, matchesReason } from '../../shared/operations/redrive';
 import { s3NotificationBody, sqsRecord } from '../helpers/events';
 
 const context = { queue: 'resize', maxReceiveCount: 5 };

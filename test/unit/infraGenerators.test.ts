@@ -448,13 +448,19 @@ describe('buildResources', () => {
     expect(externalApi.extensions).toEqual(withApi.extensions);
   });
 
-  test('the real registry: resize and predict their queue resources, api its role and alarms, the table and the user pool', () => {
+  test('the real registry: resize and predict their queue resources, api and operator their roles and alarms, the table and the user pool', () => {
     const { Resources, Outputs } = buildResources(FUNCTIONS, config, dev);
     const queued = queueFunctions(FUNCTIONS).length;
     const http = httpFunctions(FUNCTIONS).length;
-    expect([queued, http]).toEqual([2, 1]);
+    expect([queued, http]).toEqual([2, 2]);
     expect(Object.keys(Resources)).toHaveLength(10 * queued + 3 * http + 3 + 3);
     expect(Object.keys(Resources).filter((id) => id.startsWith('Api'))).toEqual(['ApiRole', 'ApiErrorsAlarm', 'ApiThrottlesAlarm']);
+    expect(Object.keys(Resources).filter((id) => id.startsWith('Operator'))).toEqual([
+      'OperatorRole',
+      'OperatorErrorsAlarm',
+      'OperatorThrottlesAlarm',
+      'OperatorsGroup',
+    ]);
     expect(Object.keys(Outputs).sort()).toEqual(
       [
         'PredictDlqUrl',
@@ -551,7 +557,7 @@ describe('buildFunctions', () => {
     expect(Object.keys(fns.web.environment).filter((name) => name.endsWith('_DLQ_URL'))).toEqual([]);
     // The real api: /health alone is public.
     const api = buildFunctions(FUNCTIONS, config, dev).api.events;
-    const routes = httpFunctions(FUNCTIONS).flatMap((fn) => fn.trigger.routes);
+    const routes = httpFunctions(FUNCTIONS).find((fn) => fn.name === 'api')?.trigger.routes ?? [];
     expect(api).toEqual(
       routes.map((route) => ({
         httpApi: { method: route.method, path: route.path, ...(route.access !== 'public' && { authorizer: { name: 'jwt' } }) },
@@ -603,8 +609,10 @@ describe('buildFunctions', () => {
     }
     const all = buildFunctions(FUNCTIONS, config, local);
     for (const fn of FUNCTIONS) {
-      expect({ fn: fn.name, table: all[fn.name].environment.IMAGES_TABLE }).toEqual({ fn: fn.name, table: 'images' });
+      const expected = fn.permissions.some((grant) => 'table' in grant) ? 'images' : undefined;
+      expect({ fn: fn.name, table: all[fn.name].environment.IMAGES_TABLE }).toEqual({ fn: fn.name, table: expected });
     }
+    expect(all.operator.environment.IMAGES_TABLE).toBeUndefined();
     expect(JSON.stringify(all.api.environment)).not.toContain('Ref');
   });
 
@@ -671,4 +679,30 @@ describe('buildHttpApi', () => {
     });
     expect(bucketCors(dev)).toEqual({ uploads: { Ref: 'AWS::NoValue' }, thumbnails: { Ref: 'AWS::NoValue' } });
   });
+});
+
+test("the operator's role: every queue-fed function's DLQ (read, delete, send back) and queue (send, depth), the buckets' listing and the output markers, nothing else", () => {
+  const operator = FUNCTIONS.find((fn) => fn.name === 'operator')!;
+  const statements = roleStatements(operator, dev, FUNCTIONS).filter((statement) => !['Logs', 'Tracing'].includes(statement.Sid));
+  expect(statements).toEqual([
+    {
+      Sid: 'ReadOutputMarkers',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:GetObjectVersion'],
+      Resource: { 'Fn::Sub': '${ThumbnailsBucket.Arn}/*' },
+    },
+    { Sid: 'MissingKeysAre404', Effect: 'Allow', Action: 's3:ListBucket', Resource: [arn('UploadsBucket'), arn('ThumbnailsBucket')] },
+    {
+      Sid: 'OperateQueuesDlqs',
+      Effect: 'Allow',
+      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+      Resource: [arn('ResizeDlq'), arn('PredictDlq'), arn('DeliveryDlq')],
+    },
+    {
+      Sid: 'OperateQueuesQueues',
+      Effect: 'Allow',
+      Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+      Resource: [arn('ResizeQueue'), arn('PredictQueue')],
+    },
+  ]);
 });

@@ -1,4 +1,4 @@
-import type { PermanentReason, TransientReason } from '../shared/errors';
+import type { PermanentReason, TransientReason } from '../errors';
 
 /**
  * Every reason code a DLQ message can carry, what it means and what an operator does about it:

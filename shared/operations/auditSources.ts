@@ -1,9 +1,9 @@
 import { ListObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { CatalogueItem } from '../shared/catalogue/item';
-import type { Catalogue } from '../shared/catalogue/store';
-import { METADATA } from '../shared/outputs';
-import { headObjectMetadata } from '../shared/storage';
+import type { CatalogueItem } from '../catalogue/item';
+import type { Catalogue } from '../catalogue/store';
+import { METADATA } from '../outputs';
+import { headObjectMetadata } from '../storage';
 import {
   type AuditInput,
   type AuditReport,

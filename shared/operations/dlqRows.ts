@@ -1,6 +1,6 @@
 import type { Message } from '@aws-sdk/client-sqs';
-import { DLQ_ATTRIBUTES } from '../shared/deadLetter';
-import { normalizeETag, parseS3MessageBody } from '../shared/events';
+import { DLQ_ATTRIBUTES } from '../deadLetter';
+import { normalizeETag, parseS3MessageBody } from '../events';
 
 /**
  * One DLQ message as an operator reads it. Messages the functions dead-lettered carry the reason

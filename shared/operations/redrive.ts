@@ -7,7 +7,7 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { DLQ_ATTRIBUTES } from '../shared/deadLetter';
+import { DLQ_ATTRIBUTES } from '../deadLetter';
 import { type DlqRow, parseDlqMessage, type RowContext } from './dlqRows';
 import { peekQueue, queueArn, type ScanOptions, scanQueue } from './scanQueue';
 

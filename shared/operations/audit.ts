@@ -1,7 +1,7 @@
-import type { ItemStatus } from '../shared/catalogue/item';
-import type { OutputFormat } from '../shared/config';
-import { normalizeETag } from '../shared/events';
-import { type FamilyOutputs, OUTPUT_FAMILIES, type OutputFamilyName } from '../shared/outputs';
+import type { ItemStatus } from '../catalogue/item';
+import type { OutputFormat } from '../config';
+import { normalizeETag } from '../events';
+import { type FamilyOutputs, OUTPUT_FAMILIES, type OutputFamilyName } from '../outputs';
 import type { DlqRow } from './dlqRows';
 import { formatTable, shortTime } from './dlqRows';
 
