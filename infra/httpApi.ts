@@ -72,7 +72,7 @@ function userPoolResources(config: InfraConfig): Record<string, CfnResource> {
         TokenValidityUnits: { AccessToken: 'minutes', IdToken: 'minutes' },
       },
     },
-    OperatorsGroup: {
+    [SHARED.userPoolAdminGroup]: {
       Type: 'AWS::Cognito::UserPoolGroup',
       Properties: {
         UserPoolId: ref(SHARED.userPool),

@@ -61,6 +61,7 @@ export const SHARED = {
   catalogueTable: 'ImagesTable',
   userPool: 'UserPool',
   userPoolClient: 'UserPoolClient',
+  userPoolAdminGroup: 'UserPoolAdminGroup',
 } as const;
 
 /** The HTTP API's JWT authorizer, as named in serverless.yml `provider.httpApi.authorizers`. */

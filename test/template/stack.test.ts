@@ -244,7 +244,7 @@ describe('functions', () => {
   test('the registry still holds resize and predict, under the logical IDs they have always had', () => {
     expect(FUNCTIONS).toMatchObject({ resize: 'ResizeLambdaFunction', predict: 'PredictLambdaFunction', api: 'ApiLambdaFunction' });
     expect(QUEUED.map((fn) => fn.name)).toEqual(expect.arrayContaining(['resize', 'predict']));
-    expect(HTTP.map((fn) => fn.name)).toEqual(['api']);
+    expect(HTTP.map((fn) => fn.name)).toEqual(['api', 'operator']);
     expect(QUEUED.length + HTTP.length).toBe(REGISTRY.length);
     for (const id of ['ResizeQueue', 'ResizeDlq', 'ResizeRole', 'PredictQueue', 'PredictDlq', 'PredictRole']) {
       expect({ id, type: resources[id]?.Type }).toEqual({ id, type: expect.stringMatching(/^AWS::/) });
@@ -287,10 +287,13 @@ describe('functions', () => {
     expect(typeof env.LOG_LEVEL).toBe('string');
     expect(env.POWERTOOLS_TRACE_ENABLED).not.toBe('false');
     expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
-    // The extra variables the registry asks for, and no other function's DLQ.
-    for (const extra of definition(name).environment) expect({ extra, set: env[extra] !== undefined }).toEqual({ extra, set: true });
+    // The extra variables the registry asks for; no other function's DLQ, unless it operates them all.
+    const extras = definition(name).environment.filter((extra) => extra !== 'QUEUE_URLS');
+    for (const extra of extras) expect({ extra, set: env[extra] !== undefined }).toEqual({ extra, set: true });
     const dlqVariables = Object.keys(env).filter((key) => key.endsWith('_DLQ_URL'));
-    expect(dlqVariables).toEqual(queued ? [dlqVariable] : []);
+    const operates = definition(name).environment.includes('QUEUE_URLS');
+    const allDlqs = ['DELIVERY_DLQ_URL', ...QUEUED.map((fn) => dlqUrlVariable(fn.name))];
+    expect(dlqVariables.sort()).toEqual((operates ? allDlqs : queued ? [dlqVariable] : []).sort());
   });
 
   test('no function environment in the whole template points at a local endpoint', () => {
@@ -910,8 +913,8 @@ describe('HTTP API', () => {
     expect(props('UserPool').AdminCreateUserConfig).toEqual({ AllowAdminCreateUserOnly: true });
     expect(resources.UserPoolClient.Type).toBe('AWS::Cognito::UserPoolClient');
     expect(props('UserPoolClient')).toMatchObject({ UserPoolId: { Ref: 'UserPool' }, GenerateSecret: false });
-    expect(resources.OperatorsGroup.Type).toBe('AWS::Cognito::UserPoolGroup');
-    expect(props('OperatorsGroup')).toMatchObject({ UserPoolId: { Ref: 'UserPool' }, GroupName: config.api.admin.group });
+    expect(resources.UserPoolAdminGroup.Type).toBe('AWS::Cognito::UserPoolGroup');
+    expect(props('UserPoolAdminGroup')).toMatchObject({ UserPoolId: { Ref: 'UserPool' }, GroupName: config.api.admin.group });
   });
 
   test('the stage throttles as pipeline.config.json says; no CORS without the corsOrigins parameter', () => {
@@ -1043,7 +1046,8 @@ describe('local stage', () => {
       );
     }
     for (const fn of HTTP) {
-      expect(Object.keys(printed.functions[fn.name].environment).filter((name) => name.endsWith('_DLQ_URL'))).toEqual([]);
+      const dlqs = Object.keys(printed.functions[fn.name].environment).filter((name) => name.endsWith('_DLQ_URL'));
+      expect(dlqs.length).toBe(fn.environment.includes('QUEUE_URLS') ? QUEUED.length + 1 : 0);
     }
     expect(printed.functions.predict.environment.MODEL_URI_PARAMETER).toBe('');
     for (const fn of Object.values(printed.functions)) {

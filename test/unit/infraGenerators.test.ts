@@ -369,7 +369,7 @@ describe('buildResources', () => {
     // With the stack's own user pool, the pool comes along (once for the API, not per function).
     const own = buildResources([httpFixture('web', { permissions: [] })], config, dev);
     expect(Object.keys(own.Resources).sort()).toEqual(
-      ['OperatorsGroup', 'UserPool', 'UserPoolClient', 'WebErrorsAlarm', 'WebRole', 'WebThrottlesAlarm'].sort(),
+      ['UserPoolAdminGroup', 'UserPool', 'UserPoolClient', 'WebErrorsAlarm', 'WebRole', 'WebThrottlesAlarm'].sort(),
     );
     expect(own.Outputs).toEqual({ UserPoolId: { Value: { Ref: 'UserPool' } }, UserPoolClientId: { Value: { Ref: 'UserPoolClient' } } });
   });
@@ -427,7 +427,7 @@ describe('buildResources', () => {
       Type: 'AWS::Cognito::UserPoolClient',
       Properties: { UserPoolId: { Ref: 'UserPool' }, GenerateSecret: false },
     });
-    expect(withApi.Resources.OperatorsGroup).toEqual({
+    expect(withApi.Resources.UserPoolAdminGroup).toEqual({
       Type: 'AWS::Cognito::UserPoolGroup',
       Properties: { UserPoolId: { Ref: 'UserPool' }, GroupName: config.api.admin.group, Description: expect.any(String) },
     });
@@ -459,7 +459,6 @@ describe('buildResources', () => {
       'OperatorRole',
       'OperatorErrorsAlarm',
       'OperatorThrottlesAlarm',
-      'OperatorsGroup',
     ]);
     expect(Object.keys(Outputs).sort()).toEqual(
       [
