@@ -14,6 +14,11 @@ import { lambdaContext } from './poller';
  * handlers run with API_AUTH=local.
  */
 
+export interface StaticAsset {
+  contentType: string;
+  body: Buffer;
+}
+
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
 export interface MountedFunction {
@@ -139,6 +144,17 @@ function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV
   response.end(body);
 }
 
+/** The console's files: never cached, so a rebuilt console is what the next reload gets. */
+function sendAsset(response: ServerResponse, asset: StaticAsset): void {
+  response.writeHead(200, {
+    'content-type': asset.contentType,
+    'content-length': String(asset.body.length),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  response.end(asset.body);
+}
+
 const gatewayError = (statusCode: number, message: string): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
   headers: { 'content-type': 'application/json' },
@@ -157,6 +173,8 @@ export interface LocalHttpApiOptions {
   region: string;
   /** Origins a browser may call from (pipeline.config.json `api.cors`), answered as API Gateway's CORS configuration does. */
   allowedOrigins: readonly string[];
+  /** Static files served for a GET no route matches (the web console), by path (`/` included). */
+  assets?: ReadonlyMap<string, StaticAsset>;
   log?: (line: string) => void;
 }
 
@@ -180,6 +198,8 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
       if (request.method === 'OPTIONS') return send(response, { statusCode: cors['access-control-allow-origin'] ? 204 : 404 }, cors);
       const rawPath = new URL(request.url ?? '/', `http://${LOCAL_HOST}`).pathname;
       const match = matchRoute(functions, request.method ?? 'GET', rawPath);
+      const asset = !match && request.method === 'GET' ? options.assets?.get(rawPath) : undefined;
+      if (asset) return sendAsset(response, asset);
       if (!match) return send(response, gatewayError(404, 'Not Found'), cors);
       const body = await readBody(request);
       if (!body) return send(response, gatewayError(413, 'Request Entity Too Large'), cors);

@@ -32,3 +32,6 @@ export async function imageView(item: CatalogueItem, presigner: Pick<Presigner, 
     updatedAt: item.updatedAt,
   };
 }
+
+/** What `GET /images/{key}` answers, and each item of `GET /images`. */
+export type ImageView = Awaited<ReturnType<typeof imageView>>;

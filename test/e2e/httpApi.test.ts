@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import sharp from 'sharp';
+import { apiClient, type Json } from '../helpers/apiClient';
 import { startTestStack, type TestStack } from '../helpers/localStack';
 
 /**
@@ -25,19 +26,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-interface Json {
-  [key: string]: unknown;
-}
-
-async function call(method: string, route: string, body?: unknown): Promise<{ status: number; json: Json }> {
-  const response = await fetch(`${t.apiUrl}${route}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as Json) : {} };
-}
+const call = apiClient(() => t.apiUrl);
 
 interface PresignedUpload {
   key: string;

@@ -1,3 +1,4 @@
+import { apiClient } from '../helpers/apiClient';
 import { startTestStack, type TestStack } from '../helpers/localStack';
 
 /**
@@ -25,14 +26,7 @@ interface Row {
   objects: { key: string }[];
 }
 
-async function call(method: string, route: string, body?: unknown) {
-  const response = await fetch(`${t.apiUrl}${route}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-}
+const call = apiClient(() => t.apiUrl);
 
 const corruptRows = async (queue: string) => {
   const { json } = await call('GET', `/operator/dlq?queue=${queue}`);
