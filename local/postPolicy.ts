@@ -289,6 +289,11 @@ export interface PostPolicyEnforcementOptions {
   maxBodyBytes: number;
   /** The clock policies expire by (default: the system clock). */
   now?: () => Date;
+  /**
+   * Origins the bucket's CORS rules allow (as in serverless.yml): S3 sends its CORS headers with a
+   * refusal too, so a page can read why its upload was refused.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 /** Room for the other fields and the part headers around the file. */
@@ -371,14 +376,6 @@ function replayRequest(original: IncomingMessage, body: Buffer): IncomingMessage
   return Object.assign(replay, { headers, rawHeaders, method, url, httpVersion, socket }) as unknown as IncomingMessage;
 }
 
-function respond(ctx: S3rverContext, error: S3ErrorResponse, bodyLeftUnread = false) {
-  ctx.status = error.status;
-  ctx.type = 'application/xml';
-  ctx.body = s3ErrorXml(error);
-  // The connection cannot carry another request after a body that was not read to its end.
-  if (bodyLeftUnread) ctx.set('Connection', 'close');
-}
-
 /** Checks every browser-form POST to a bucket as S3 does and passes only an accepted one on to s3rver. */
 export function postPolicyMiddleware(options: PostPolicyEnforcementOptions): S3rverMiddleware {
   const maxBodyBytes = checkNumber(options.maxBodyBytes, { integer: true, min: 1 }, (problem) => new TypeError(`maxBodyBytes: ${problem}`));
@@ -389,6 +386,19 @@ export function postPolicyMiddleware(options: PostPolicyEnforcementOptions): S3r
       ProposedSize: proposed,
       MaxSizeAllowed: maxBodyBytes,
     }).error;
+
+  const respond = (ctx: S3rverContext, error: S3ErrorResponse, bodyLeftUnread = false) => {
+    const origin = ctx.req.headers.origin;
+    if (origin && options.allowedOrigins?.includes(origin)) {
+      ctx.set('Access-Control-Allow-Origin', origin);
+      ctx.set('Vary', 'Origin');
+    }
+    ctx.status = error.status;
+    ctx.type = 'application/xml';
+    ctx.body = s3ErrorXml(error);
+    // The connection cannot carry another request after a body that was not read to its end.
+    if (bodyLeftUnread) ctx.set('Connection', 'close');
+  };
 
   return async (ctx, next) => {
     const bucket = formPostBucket(ctx);

@@ -272,4 +272,14 @@ test('a page of an allowed origin may call the API and POST to the presigned URL
   // s3rver answers a matched preflight with `*` where S3 echoes the origin; either lets the page POST.
   expect([origin, '*']).toContain(s3.headers.get('access-control-allow-origin'));
   expect((await preflight(upload.url, 'https://elsewhere.example')).status).toBe(403);
+
+  // A refusal carries the CORS header too, so the page can read why (as S3 does for a matching rule).
+  const form = new FormData();
+  for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+  form.append('file', new Blob([new Uint8Array(photo)]), 'file');
+  form.set('Content-Type', 'text/html');
+  const refused = await fetch(upload.url, { method: 'POST', body: form, headers: { origin } });
+  expect(refused.status).toBe(403);
+  expect(refused.headers.get('access-control-allow-origin')).toBe(origin);
+  expect(await refused.text()).toContain('<Code>AccessDenied</Code>');
 });
