@@ -264,14 +264,23 @@ export function parseDlqArgs(argv: readonly string[]): DlqArgs | { help: true } 
   throw new UsageError(`unknown dlq action ${JSON.stringify(action)}; actions: list, redrive`, 'dlq');
 }
 
-const AUDIT_OUTPUTS = ['thumbnails', 'all'] as const;
+const AUDIT_OUTPUTS = ['thumbnails', 'prediction', 'all'] as const;
 type AuditOutputs = (typeof AUDIT_OUTPUTS)[number];
 export const DEFAULT_GRACE_SECONDS = 120;
+/** Repair messages per second unless --rate says otherwise: well under what the queues take, so a busy pipeline keeps up. */
+export const DEFAULT_REPAIR_RATE = 20;
 
 export interface AuditArgs extends TargetArgs {
   json: boolean;
   outputs: AuditOutputs;
   graceSeconds: number;
+  /** Send the events of what is missing again (forcing the work); with dryRun, only say what would be sent. */
+  repair: boolean;
+  dryRun: boolean;
+  /** At most this many repair messages. */
+  limit?: number;
+  /** Repair messages per second at most. */
+  rate: number;
   uploadsBucket?: string;
   thumbnailsBucket?: string;
 }
@@ -284,6 +293,10 @@ export function parseAuditArgs(argv: readonly string[]): AuditArgs | { help: tru
     'grace-seconds': 'string',
     'uploads-bucket': 'string',
     'thumbnails-bucket': 'string',
+    repair: 'boolean',
+    'dry-run': 'boolean',
+    limit: 'string',
+    rate: 'string',
   };
   const { positionals, options } = parseArgv(argv, spec, 'audit');
   if (options.help) return { help: true };
@@ -292,11 +305,20 @@ export function parseAuditArgs(argv: readonly string[]): AuditArgs | { help: tru
   const graceSeconds = numberOption(options['grace-seconds'], 'grace-seconds', { integer: true, min: 0 }, 'audit') ?? DEFAULT_GRACE_SECONDS;
   const uploadsBucket = nonEmptyOption(options, 'uploads-bucket', 'audit');
   const thumbnailsBucket = nonEmptyOption(options, 'thumbnails-bucket', 'audit');
+  const repair = options.repair === true;
+  for (const name of ['dry-run', 'limit', 'rate'] as const) {
+    if (options[name] !== undefined && !repair) throw new UsageError(`--${name} goes with --repair`, 'audit');
+  }
+  const limit = numberOption(options.limit, 'limit', { integer: true, min: 1 }, 'audit');
   return {
     ...targetArgs(options, 'audit'),
     json: options.json === true,
     outputs,
     graceSeconds,
+    repair,
+    dryRun: options['dry-run'] === true,
+    ...(limit !== undefined && { limit }),
+    rate: numberOption(options.rate, 'rate', { above: 0, max: 1000 }, 'audit') ?? DEFAULT_REPAIR_RATE,
     ...(uploadsBucket && { uploadsBucket }),
     ...(thumbnailsBucket && { thumbnailsBucket }),
   };

@@ -1,7 +1,7 @@
 import { queueFunctions } from '../functions/registry';
 
 import { declaredConfig, OUTPUT_FORMATS } from '../shared/config';
-import { type CommandName, DEFAULT_GRACE_SECONDS } from './args';
+import { type CommandName, DEFAULT_GRACE_SECONDS, DEFAULT_REPAIR_RATE } from './args';
 import { BENCH_USAGE } from './commands/bench';
 import { COST_USAGE } from './commands/cost';
 import { MODERATION_USAGE } from './commands/moderation';
@@ -88,7 +88,8 @@ pipeline model import <tfjs dir> --out <dir> --labels A,B,... [--name N] [--vers
                    ${local.sqsPort}), or $AWS_ENDPOINT_URL_SQS (and _S3) when set
   --stage S        with --aws: the stage (default dev)
   Exit code: 0 done, 1 failed, 64 bad arguments.`,
-  audit: `pipeline audit [--json] [--outputs thumbnails|all] [--grace-seconds N] [--aws]
+  audit: `pipeline audit [--json] [--outputs thumbnails|prediction|all] [--grace-seconds N] [--aws]
+       [--repair [--dry-run] [--limit N] [--rate R]]
   Reconciles every upload against its outputs and the DLQs: an upload is complete (every
   thumbnail size, and with --outputs all its prediction, written from the upload's current
   ETag), dead-lettered (a DLQ message names it), pending (uploaded less than the grace period
@@ -98,7 +99,15 @@ pipeline model import <tfjs dir> --out <dir> --labels A,B,... [--name N] [--vers
   also lists the items that disagree with S3 and the DLQs (no item, another ETag, complete or
   failed without the outputs or DLQ entry to show for it, behind S3, no upload); they do not change
   the exit code: \`pipeline catalogue rebuild\` repairs them.
-  --outputs O          thumbnails, or all = thumbnails and predictions (default all)
+  --outputs O          thumbnails, prediction, or all = both (default all)
+  --repair             send the S3 event of every upload with missing outputs again, to the queue
+                       of each function whose outputs are missing, marked so the function does the
+                       work even when its marker output is there (a thumbnail deleted by hand comes
+                       back); uploads whose queue is busy count as pending, so a second run while
+                       the first repairs are queued sends nothing
+  --dry-run            with --repair: list what would be sent, send nothing
+  --limit N            with --repair: at most N events
+  --rate R             with --repair: at most R events per second (default ${DEFAULT_REPAIR_RATE})
   --grace-seconds N    uploads younger than this count as pending (default ${DEFAULT_GRACE_SECONDS})
   --uploads-bucket B, --thumbnails-bucket B   other bucket names
   --aws, --stage S     as for pipeline dlq (buckets, queues and table from the stack's outputs)

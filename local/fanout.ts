@@ -3,7 +3,7 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type S3rver from 's3rver';
 import type { S3rverEvent } from 's3rver';
-import { encodeS3EventKey } from './s3EventKey';
+import { encodeS3EventKey } from '../shared/s3Key';
 
 /**
  * The local stand-in for `uploads bucket -> SNS topic (raw delivery) -> resize + predict queues`.

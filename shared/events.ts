@@ -14,7 +14,15 @@ export interface S3ObjectEvent {
   sequencer?: string;
   /** The notification record exactly as received, kept so a DLQ message can be replayed as-is. */
   raw: unknown;
+  /**
+   * Sent by a repair (`pipeline audit --repair`): do the work even when the outputs look done, since
+   * one of them (a thumbnail deleted by hand) may be missing behind a complete marker.
+   */
+  force?: boolean;
 }
+
+/** The SQS message attribute a repair sets on the events it re-sends, and its value. */
+export const REPAIR_ATTRIBUTE = { name: 'repair', force: 'force' } as const;
 
 type Json = Record<string, unknown>;
 

@@ -5,7 +5,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { classifyError } from './classifyError';
 import { sendToDeadLetterQueue } from './deadLetter';
 import { PermanentError, type PipelineError, TransientError } from './errors';
-import { notificationBody, parseS3MessageBody, type S3ObjectEvent } from './events';
+import { notificationBody, parseS3MessageBody, REPAIR_ATTRIBUTE, type S3ObjectEvent } from './events';
 import { METRICS, MetricUnit } from './observability';
 
 export interface S3RecordHandlerOptions<Outcome> {
@@ -59,8 +59,9 @@ export function createS3RecordHandler<Outcome>(options: S3RecordHandlerOptions<O
     const logger = options.logger.createChild();
     logger.appendKeys({ messageId: record.messageId, receiveCount: record.attributes?.ApproximateReceiveCount });
     let events: S3ObjectEvent[];
+    const force = record.messageAttributes?.[REPAIR_ATTRIBUTE.name]?.stringValue === REPAIR_ATTRIBUTE.force;
     try {
-      events = parseS3MessageBody(record.body);
+      events = parseS3MessageBody(record.body).map((event) => (force ? { ...event, force } : event));
     } catch (error) {
       metrics.addMetric(METRICS.permanentFailures, MetricUnit.Count, 1);
       await deadLetter(record, logger, error as PermanentError);

@@ -7,10 +7,22 @@ import { dynamoDbClientOptions, s3ClientOptions, sqsClientOptions } from '../../
 import { loadConfig } from '../../shared/config';
 import { formatAuditReport } from '../../shared/operations/audit';
 import { runAudit } from '../../shared/operations/auditSources';
+import { plannedRepairs, type Repair, sendRepairs } from '../../shared/operations/repair';
 import type { AuditArgs } from '../args';
 import { debugStack, describeError, EXIT } from '../errors';
 import type { Output } from '../output';
 import { describeFailure, type OperationsTarget, resolveTarget } from '../target';
+
+function formatRepair(repair: { dryRun: boolean; planned: readonly Repair[]; sent: number }): string {
+  if (repair.planned.length === 0) return 'repair: nothing to send';
+  if (repair.dryRun) {
+    return [
+      `repair (dry run): would send ${repair.planned.length} event(s)`,
+      ...repair.planned.map((planned) => `  ${planned.functionName}  ${planned.key}  (${planned.family} missing)`),
+    ].join('\n');
+  }
+  return `repair: sent ${repair.sent} event(s); they are processed as new work (run the audit again to follow them)`;
+}
 
 /** Exit codes: 0 nothing missing, 1 something missing, 2 the audit could not run. */
 export async function runAuditCommand(args: AuditArgs, output: Output): Promise<number> {
@@ -21,9 +33,9 @@ export async function runAuditCommand(args: AuditArgs, output: Output): Promise<
   try {
     target = await resolveTarget(args, args.aws);
     const { buckets } = target;
-    // `thumbnails`: the resize function's family alone; `all`: every family some function writes.
+    // One family alone (`thumbnails`, `prediction`), or `all`: every family some function writes.
     const writers = queueFunctions().flatMap((fn) => fn.outputs.map((family) => ({ family, fn })));
-    const checked = writers.filter(({ family }) => args.outputs === 'all' || family === 'thumbnails');
+    const checked = writers.filter(({ family }) => args.outputs === 'all' || family === args.outputs);
     const families = checked.map(({ family, fn }) => {
       const { queueUrl, dlqUrl } = target?.functions[fn.name] ?? {};
       if (!queueUrl || !dlqUrl)
@@ -66,7 +78,23 @@ export async function runAuditCommand(args: AuditArgs, output: Output): Promise<
       families: families.map((family) => family.family),
       ...(catalogueTable && { catalogueTable }),
     };
-    output.out(args.json ? JSON.stringify(report, null, 2) : formatAuditReport(report, where));
+    if (!args.repair) {
+      output.out(args.json ? JSON.stringify(report, null, 2) : formatAuditReport(report, where));
+      return report.ok ? EXIT.ok : EXIT.failed;
+    }
+    const writerOf = new Map(families.map((family) => [family.family, family.functionName]));
+    const repairs = plannedRepairs(report, writerOf, args.limit);
+    const queueUrls = Object.fromEntries(families.map((family) => [family.functionName, family.queueUrl]));
+    const sent = await sendRepairs(sqs, repairs, {
+      uploadsBucket: buckets.uploads,
+      region: target.clientEnv.AWS_REGION || target.clientEnv.AWS_DEFAULT_REGION || 'us-east-1',
+      queueUrls,
+      ratePerSecond: args.rate,
+      dryRun: args.dryRun,
+      onSent: (repair) => output.err(`repair: sent ${repair.key} to the ${repair.functionName} queue (${repair.family} missing)`),
+    });
+    const repair = { dryRun: args.dryRun, planned: repairs, sent };
+    output.out(args.json ? JSON.stringify({ ...report, repair }, null, 2) : `${formatAuditReport(report, where)}\n${formatRepair(repair)}`);
     return report.ok ? EXIT.ok : EXIT.failed;
   } catch (error) {
     // Whatever stops the audit (an unreachable stack, a bad setting) is exit code 2: the audit could not run.

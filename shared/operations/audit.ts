@@ -29,7 +29,8 @@ import { formatTable, shortTime } from './dlqRows';
 
 type AuditStatus = 'complete' | 'dead-lettered' | 'pending' | 'missing';
 export type OutputFamily = OutputFamilyName;
-type OutputsOption = 'thumbnails' | 'all';
+/** One output family checked alone, or every family. */
+type OutputsOption = OutputFamilyName | 'all';
 
 export interface UploadObject {
   key: string;
@@ -346,7 +347,7 @@ function formatCatalogue(catalogue: CatalogueAudit | undefined, table: string | 
   if (!catalogue) return [];
   const name = table ? `catalogue ${table}` : 'catalogue';
   const { items, disagreements } = catalogue;
-  const partial = catalogue.judged === 'all' ? '' : ' (--outputs thumbnails: failed-without-dlq and behind-s3 not checked)';
+  const partial = catalogue.judged === 'all' ? '' : ` (--outputs ${catalogue.judged}: failed-without-dlq and behind-s3 not checked)`;
   if (disagreements.length === 0) return ['', `The ${name} (${items} item(s)) agrees with S3 and the DLQs${partial}.`];
   return [
     '',

@@ -101,7 +101,7 @@ export async function predictObject(event: S3ObjectEvent, deps: PredictDependenc
   const { manifest } = model.classifier;
   const modelId = `${manifest.name}/${manifest.version}`;
   const eventETag = normalizeETag(event.eTag);
-  if (eventETag) {
+  if (eventETag && !event.force) {
     const existing = await headObjectMetadata(s3, config.buckets.thumbnails, key);
     if (isOutputOf(existing, eventETag, { [METADATA.model]: modelId })) {
       metrics.addMetric(METRICS.duplicatesSkipped, MetricUnit.Count, 1);

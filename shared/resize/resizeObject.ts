@@ -35,7 +35,7 @@ export async function resizeObject(event: S3ObjectEvent, deps: ResizeDependencie
   const keys = thumbnailKeys(event.key, sizes, format);
   const [largestKey] = keys;
   const eventETag = normalizeETag(event.eTag);
-  if (eventETag) {
+  if (eventETag && !event.force) {
     const marker = await headObjectMetadata(s3, config.buckets.thumbnails, largestKey);
     const done =
       isOutputOf(marker, eventETag) && (isFlaggedOutput(marker, eventETag) || !(await predictionFlags(event.key, eventETag, deps)));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { encodeS3EventKey } from '../../local/s3EventKey';
+import { encodeS3EventKey } from '../../shared/s3Key';
 
 export interface NotificationRecordInput {
   bucket: string;

@@ -221,7 +221,15 @@ describe('dlq', () => {
 
 describe('audit', () => {
   test('defaults: all outputs, 120 s grace, local target', () => {
-    expect(parseAuditArgs([])).toEqual({ aws: false, json: false, outputs: 'all', graceSeconds: 120 });
+    expect(parseAuditArgs([])).toEqual({
+      aws: false,
+      json: false,
+      outputs: 'all',
+      graceSeconds: 120,
+      repair: false,
+      dryRun: false,
+      rate: 20,
+    });
   });
 
   test('every option', () => {
@@ -239,7 +247,18 @@ describe('audit', () => {
         'u',
         '--thumbnails-bucket=t',
       ]),
-    ).toEqual({ aws: true, stage: 'dev', json: true, outputs: 'thumbnails', graceSeconds: 0, uploadsBucket: 'u', thumbnailsBucket: 't' });
+    ).toEqual({
+      aws: true,
+      stage: 'dev',
+      json: true,
+      outputs: 'thumbnails',
+      graceSeconds: 0,
+      uploadsBucket: 'u',
+      thumbnailsBucket: 't',
+      repair: false,
+      dryRun: false,
+      rate: 20,
+    });
   });
 
   test('--help', () => {
@@ -247,7 +266,7 @@ describe('audit', () => {
   });
 
   test.each([
-    [['--outputs', 'predictions'], /--outputs must be one of thumbnails, all/],
+    [['--outputs', 'predictions'], /--outputs must be one of thumbnails, prediction, all/],
     [['--grace-seconds', '-1'], /--grace-seconds: expected a whole number of at least 0/],
     [['--grace-seconds', '1.5'], /--grace-seconds: expected a whole number of at least 0/],
     [['--grace-seconds='], /--grace-seconds: expected a whole number of at least 0/],

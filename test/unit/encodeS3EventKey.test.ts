@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { encodeS3EventKey } from '../../local/s3EventKey';
+import { encodeS3EventKey } from '../../shared/s3Key';
 
 const decode = (encoded: string) => decodeURIComponent(encoded.replace(/\+/g, ' '));
 

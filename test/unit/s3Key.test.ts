@@ -1,6 +1,5 @@
 import fc from 'fast-check';
-import { encodeS3EventKey } from '../../local/s3EventKey';
-import { decodeS3EventKey } from '../../shared/s3Key';
+import { decodeS3EventKey, encodeS3EventKey } from '../../shared/s3Key';
 
 describe('decodeS3EventKey', () => {
   test.each([
