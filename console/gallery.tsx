@@ -96,7 +96,6 @@ function Card({ image }: { image: ImageView }) {
               width={sources.width}
               height={sources.height}
               alt={top ? `${name}, looks like ${top.label}` : name}
-              loading="lazy"
             />
           ) : (
             <span class="no-thumbnail">{image.status === 'failed' ? 'no thumbnail: failed' : 'no thumbnail yet'}</span>
