@@ -139,6 +139,8 @@ export function banner(stack: {
   api?: LocalHttpApi;
   stateDir: string;
   functions: readonly FunctionDefinition[];
+  /** The web console is served at the API's `/`. */
+  console?: boolean;
 }): string[] {
   const { s3Endpoint, sqsEndpoint, dynamodbEndpoint } = stack.servers;
   const consumers = queueFunctions(stack.functions);
@@ -147,6 +149,7 @@ export function banner(stack: {
   const creds = 'AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER';
   return [
     ...(stack.api ? [`API ${stack.api.endpoint}`] : []),
+    ...(stack.api && stack.console ? [`Console ${stack.api.endpoint}/ (uploads, gallery, failures)`] : []),
     `S3  ${s3Endpoint}`,
     `SQS ${sqsEndpoint}`,
     `DynamoDB ${dynamodbEndpoint} (the catalogue table ${local.tables.catalogue})`,
@@ -321,7 +324,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env: pipelineSettings(process.env),
     });
     cleanup.push(async () => removeStackState(stateDir));
-    for (const line of banner({ servers, api, stateDir, functions })) log(line);
+    for (const line of banner({ servers, api, stateDir, functions, console: options.console !== false })) log(line);
     let stopping: Promise<void> | undefined;
     return {
       servers,
