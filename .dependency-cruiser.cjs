@@ -9,6 +9,7 @@
  *   scripts/     benchmarks and model recipes: anything but cli/ and test/
  *   cli/         the `pipeline` command: anything but test/
  *   test/        anything
+ *   console/     the web console (runs in a browser): shared/ only, and nothing imports it
  */
 const forbid = (name, from, to, comment) => ({ name, comment, severity: 'error', from: { path: from }, to: { path: to } });
 
@@ -35,6 +36,18 @@ module.exports = {
     ),
     forbid('ops-below-cli', '^ops/', '^(infra|local|scripts|cli|test)/', 'operator logic is used by the CLI, never the reverse'),
     forbid('scripts-apart', '^scripts/', '^(cli|test)/', 'benchmarks and recipes do not reach into the CLI or the tests'),
+    forbid(
+      'console-on-shared',
+      '^console/',
+      '^(functions|infra|local|ops|scripts|cli|test)/',
+      'the web console runs in a browser: shared/ only',
+    ),
+    forbid(
+      'nothing-imports-console',
+      '^(shared|functions|infra|local|ops|scripts|cli|test)/',
+      '^console/',
+      'the console is bundled, never imported',
+    ),
     forbid('cli-below-tests', '^cli/', '^test/', 'the CLI never imports tests'),
     {
       name: 'no-folder-cycles',
@@ -55,9 +68,12 @@ module.exports = {
     parser: 'swc',
     tsConfig: { fileName: 'tsconfig.json' },
     doNotFollow: { path: 'node_modules' },
+    // The swc parser reads no JSX: console/*.tsx are listed (so nothing may import them) but not parsed;
+    // local/console.ts checks, from esbuild's metafile, that the bundle holds console/ and shared/ only.
+    extraExtensionsToScan: ['.tsx'],
     exclude: { path: '^(node_modules|\\.local|\\.esbuild|\\.serverless|\\.cache)/' },
     enhancedResolveOptions: {
-      extensions: ['.ts', '.js', '.cjs', '.json'],
+      extensions: ['.ts', '.tsx', '.js', '.cjs', '.json'],
       exportsFields: ['exports'],
       conditionNames: ['require', 'node', 'default'],
     },

@@ -37,6 +37,8 @@ export interface LocalServerOptions {
   quiet?: boolean;
   /** The functions whose queues and DLQs to create (default: the registry). */
   functions?: readonly FunctionDefinition[];
+  /** Origins whose pages may POST an upload and GET a thumbnail (default: pipeline.config.json `api.cors`). */
+  browserOrigins?: readonly string[];
 }
 
 const local = declaredConfig.local;
@@ -128,7 +130,7 @@ export async function startLocalServers(options: LocalServerOptions = {}): Promi
     directory: s3Dir,
     configureBuckets: Object.values(local.buckets).map((name) => ({
       name,
-      configs: name === local.buckets.models ? [] : [browserCors(declaredConfig.api.cors.allowedOrigins)],
+      configs: name === local.buckets.models ? [] : [browserCors(options.browserOrigins ?? declaredConfig.api.cors.allowedOrigins)],
     })),
   });
   installPostPolicyEnforcement(s3rver, {

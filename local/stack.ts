@@ -15,7 +15,17 @@ import { createS3Client, createSqsClient } from '../shared/clients';
 import { declaredConfig } from '../shared/config';
 import { ENV } from '../shared/environment';
 import { decodeS3EventKey } from '../shared/s3Key';
-import { assertPortFree, type LocalPorts, localPorts, localQueueArn, localQueueUrl, PORT_SETTINGS, PortInUseError } from './endpoints';
+import { buildConsoleAssets } from './console';
+import {
+  assertPortFree,
+  LOCAL_HOST,
+  type LocalPorts,
+  localPorts,
+  localQueueArn,
+  localQueueUrl,
+  PORT_SETTINGS,
+  PortInUseError,
+} from './endpoints';
 import { type Fanout, startFanout } from './fanout';
 import { type HttpHandler, type LocalHttpApi, startLocalHttpApi } from './httpApi';
 import { type BatchReport, type Poller, type SqsHandler, startPoller } from './poller';
@@ -52,6 +62,8 @@ export interface LocalStackOptions extends Partial<LocalPorts> {
   /** Batching window override (seconds); default per function from pipeline.config.json. */
   batchWindowSeconds?: number;
   onBatch?: (report: BatchReport) => void;
+  /** Serve the web console (console/, bundled in memory) at the HTTP API's `/` (default true). */
+  console?: boolean;
 }
 
 export interface LocalStack {
@@ -71,6 +83,15 @@ export interface LocalStack {
 }
 
 const local = declaredConfig.local;
+
+/**
+ * The configured browser origins plus the API's own: the console is served by the API's server, so
+ * its page (on whatever port the API took) must be allowed to POST uploads to the local S3.
+ */
+function browserOrigins(apiPort: number): string[] {
+  const own = [`http://${LOCAL_HOST}:${apiPort}`, `http://localhost:${apiPort}`];
+  return [...new Set([...declaredConfig.api.cors.allowedOrigins, ...own])];
+}
 
 /** An SQS handler for queue-fed functions, an HTTP one for the API's. */
 export type Handler = SqsHandler | HttpHandler;
@@ -118,6 +139,8 @@ export function banner(stack: {
   api?: LocalHttpApi;
   stateDir: string;
   functions: readonly FunctionDefinition[];
+  /** The web console is served at the API's `/`. */
+  console?: boolean;
 }): string[] {
   const { s3Endpoint, sqsEndpoint, dynamodbEndpoint } = stack.servers;
   const consumers = queueFunctions(stack.functions);
@@ -126,6 +149,7 @@ export function banner(stack: {
   const creds = 'AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER';
   return [
     ...(stack.api ? [`API ${stack.api.endpoint}`] : []),
+    ...(stack.api && stack.console ? [`Console ${stack.api.endpoint}/ (uploads, gallery, failures)`] : []),
     `S3  ${s3Endpoint}`,
     `SQS ${sqsEndpoint}`,
     `DynamoDB ${dynamodbEndpoint} (the catalogue table ${local.tables.catalogue})`,
@@ -183,6 +207,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
       quiet: true,
       functions,
+      browserOrigins: browserOrigins(ports.apiPort),
     });
   } catch (error) {
     // Lost a race for the port between the check and the bind.
@@ -271,7 +296,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         port: ports.apiPort,
         functions: mounted,
         region: local.region,
-        allowedOrigins: declaredConfig.api.cors.allowedOrigins,
+        allowedOrigins: browserOrigins(ports.apiPort),
+        assets: options.console === false ? undefined : await buildConsoleAssets(),
         log,
       });
       cleanup.push(() => (api as LocalHttpApi).close());
@@ -298,7 +324,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env: pipelineSettings(process.env),
     });
     cleanup.push(async () => removeStackState(stateDir));
-    for (const line of banner({ servers, api, stateDir, functions })) log(line);
+    for (const line of banner({ servers, api, stateDir, functions, console: options.console !== false })) log(line);
     let stopping: Promise<void> | undefined;
     return {
       servers,
