@@ -136,7 +136,7 @@ export async function startLocalServers(options: LocalServerOptions = {}): Promi
   installPostPolicyEnforcement(s3rver, {
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     maxBodyBytes: declaredConfig.limits.maxInputBytes,
-    allowedOrigins: declaredConfig.api.cors.allowedOrigins,
+    allowedOrigins: options.browserOrigins ?? declaredConfig.api.cors.allowedOrigins,
   });
   await s3rver.run();
 
