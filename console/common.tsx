@@ -41,3 +41,12 @@ export function Reason({ reason, message }: { reason: string; message?: string }
     </div>
   );
 }
+
+/** The mark on a flagged image: visible, and named (with what flagged it) for a screen reader. */
+export function FlagBadge({ flaggedBy }: { flaggedBy: readonly string[] }) {
+  return (
+    <span class="badge flag" role="img" aria-label={`Flagged${flaggedBy.length > 0 ? ` by ${flaggedBy.join(', ')}` : ''}`}>
+      Flagged
+    </span>
+  );
+}

@@ -1,12 +1,15 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ImageView } from '../shared/api/types';
 import { api } from './api';
-import { ErrorNote, Reason, StatusBadge, useAnnounce } from './common';
-import { filenameOf, formatBytes, formatTime, percent, thumbnailSources } from './format';
+import { ErrorNote, FlagBadge, Reason, StatusBadge, useAnnounce } from './common';
+import { filenameOf, formatBytes, formatTime, POLL_MS, percent, shownThumbnails, thumbnailSources, unsettled } from './format';
 
-/** One image: every thumbnail, the prediction, the moderation verdict, the catalogue record, delete. */
+/**
+ * One image: every thumbnail, the prediction, the moderation verdict, the catalogue record, delete.
+ * An image not recorded yet or still changing is asked about again until it settles.
+ */
 
-export function Detail({ imageKey, onDeleted }: { imageKey: string; onDeleted: () => void }) {
+export function Detail({ imageKey, onDeleted }: { imageKey: string; onDeleted: (key: string) => void }) {
   const [image, setImage] = useState<ImageView | null>();
   const [error, setError] = useState<unknown>();
   const [deleting, setDeleting] = useState<'no' | 'busy' | 'done'>('no');
@@ -14,14 +17,22 @@ export function Detail({ imageKey, onDeleted }: { imageKey: string; onDeleted: (
 
   useEffect(() => {
     let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     setImage(undefined);
     setError(undefined);
-    api.image(imageKey).then(
-      (found) => live && setImage(found),
-      (caught) => live && setError(caught),
-    );
+    const load = () =>
+      api.image(imageKey).then(
+        (found) => {
+          if (!live) return;
+          setImage(found);
+          if (found === null || unsettled(found)) timer = setTimeout(load, POLL_MS);
+        },
+        (caught) => live && setError(caught),
+      );
+    void load();
     return () => {
       live = false;
+      clearTimeout(timer);
     };
   }, [imageKey]);
 
@@ -35,7 +46,7 @@ export function Detail({ imageKey, onDeleted }: { imageKey: string; onDeleted: (
       await api.remove(imageKey);
       setDeleting('done');
       announce(`${name} is being deleted`);
-      onDeleted();
+      onDeleted(imageKey);
     } catch (caught) {
       setDeleting('no');
       setError(caught);
@@ -70,6 +81,7 @@ export function Detail({ imageKey, onDeleted }: { imageKey: string; onDeleted: (
 
 function Record({ image }: { image: ImageView }) {
   const sources = thumbnailSources(image);
+  const thumbnails = shownThumbnails(image);
   const flagged = image.moderation?.verdict === 'flagged';
   const [modelName, modelVersion] = (image.prediction?.model ?? '').split('/');
   return (
@@ -83,13 +95,19 @@ function Record({ image }: { image: ImageView }) {
       {sources && (
         <div class={`hero${flagged ? ' flagged' : ''}`}>
           <img src={sources.src} srcset={sources.srcset} sizes="(max-width: 600px) 90vw, 512px" alt={filenameOf(image.key)} />
-          {flagged && <span class="badge flag">Flagged</span>}
+          {flagged && <FlagBadge flaggedBy={image.moderation?.flaggedBy ?? []} />}
         </div>
       )}
 
       <h3>Thumbnails</h3>
-      {image.thumbnails.length === 0 ? (
-        <p>None{flagged ? ' handed out (flagged; not yet stored obscured)' : ''}.</p>
+      {thumbnails.length === 0 ? (
+        <p>
+          {flagged
+            ? 'None handed out yet: flagged, they are being stored obscured.'
+            : image.moderation
+              ? 'None.'
+              : 'None shown before moderation has judged the image.'}
+        </p>
       ) : (
         <div class="scroll">
           <table>
@@ -104,7 +122,7 @@ function Record({ image }: { image: ImageView }) {
               </tr>
             </thead>
             <tbody>
-              {[...image.thumbnails]
+              {[...thumbnails]
                 .sort((a, b) => a.size - b.size || a.format.localeCompare(b.format))
                 .map((thumbnail) => (
                   <tr key={`${thumbnail.size}-${thumbnail.format}`}>

@@ -1,14 +1,33 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ImageView } from '../shared/api/types';
 import { api, type ListQuery } from './api';
-import { ErrorNote, StatusBadge, useAnnounce } from './common';
-import { filenameOf, percent, thumbnailSources } from './format';
+import { ErrorNote, FlagBadge, StatusBadge, useAnnounce } from './common';
+import { filenameOf, POLL_MS, percent, thumbnailSources, unsettled } from './format';
 
-/** The catalogue newest first, page by page through the API's cursor, filtered by status and verdict. */
+/**
+ * The catalogue newest first, page by page through the API's cursor, filtered by status and
+ * verdict. A card still changing (pending, flagged with its obscured thumbnails not written yet,
+ * being deleted) is asked about again until it settles or is gone.
+ */
 
-const PAGE = 24;
+const DEFAULT_PAGE = 24;
 
-export function Gallery({ version }: { version: number }) {
+/** The page size: `?pageSize=<n>` in the page's URL, else 24. */
+function pageSize(): number {
+  const asked = Number(new URLSearchParams(location.search).get('pageSize'));
+  return Number.isInteger(asked) && asked >= 1 ? asked : DEFAULT_PAGE;
+}
+
+export function Gallery({
+  version,
+  removing,
+  onGone,
+}: {
+  version: number;
+  /** Keys deleted from this page whose removal the pipeline has not finished. */
+  removing: ReadonlySet<string>;
+  onGone: (key: string) => void;
+}) {
   const [status, setStatus] = useState<ListQuery['status']>();
   const [verdict, setVerdict] = useState<ListQuery['verdict']>();
   const [items, setItems] = useState<ImageView[]>([]);
@@ -21,8 +40,12 @@ export function Gallery({ version }: { version: number }) {
     setLoading(true);
     setError(undefined);
     try {
-      const page = await api.list({ status, verdict, cursor: from, limit: PAGE });
-      setItems((shown) => (from ? [...shown, ...page.items] : page.items));
+      const page = await api.list({ status, verdict, cursor: from, limit: pageSize() });
+      setItems((shown) => {
+        if (!from) return page.items;
+        const keys = new Set(shown.map((image) => image.key));
+        return [...shown, ...page.items.filter((image) => !keys.has(image.key))];
+      });
       setCursor(page.cursor);
       if (from) announce(`${page.items.length} more images shown`);
     } catch (caught) {
@@ -36,6 +59,42 @@ export function Gallery({ version }: { version: number }) {
   useEffect(() => {
     void load(null);
   }, [status, verdict, version]);
+
+  // The cards still changing, asked about again (each on its own: the pages loaded stay as they are).
+  useEffect(() => {
+    const watched = items.filter((image) => unsettled(image) || removing.has(image.key));
+    if (watched.length === 0) return;
+    let live = true;
+    const timer = setTimeout(async () => {
+      const fresh = new Map(
+        await Promise.all(
+          watched.map((image) =>
+            api.image(image.key).then(
+              (found) => [image.key, found] as const,
+              () => [image.key, image] as const,
+            ),
+          ),
+        ),
+      );
+      if (!live) return;
+      for (const [key, found] of fresh) {
+        if (found === null) {
+          announce(`${filenameOf(key)} is gone from the catalogue`);
+          onGone(key);
+        }
+      }
+      setItems((shown) =>
+        shown.flatMap((image) => {
+          const found = fresh.get(image.key);
+          return found === undefined ? [image] : found === null ? [] : [found];
+        }),
+      );
+    }, POLL_MS);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [items, removing]);
 
   return (
     <section aria-labelledby="gallery-title">
@@ -66,7 +125,7 @@ export function Gallery({ version }: { version: number }) {
       {!loading && !error && items.length === 0 && <p>No images match.</p>}
       <ul class="gallery" aria-busy={loading}>
         {items.map((image) => (
-          <Card key={image.key} image={image} />
+          <Card key={image.key} image={image} removing={removing.has(image.key)} />
         ))}
       </ul>
       {cursor && (
@@ -78,15 +137,15 @@ export function Gallery({ version }: { version: number }) {
   );
 }
 
-function Card({ image }: { image: ImageView }) {
+function Card({ image, removing }: { image: ImageView; removing: boolean }) {
   const name = filenameOf(image.key);
   const sources = thumbnailSources(image);
   const flagged = image.moderation?.verdict === 'flagged';
   const top = image.prediction?.labels[0];
   const { width, height } = image.source;
   return (
-    <li class={`card${flagged ? ' flagged' : ''}`}>
-      <a href={`#/image/${encodeURIComponent(image.key)}`} aria-label={`${name}: details`}>
+    <li class={`card${flagged ? ' flagged' : ''}${removing ? ' removing' : ''}`}>
+      <a href={`#/image/${encodeURIComponent(image.key)}`} aria-label={`${name}: details${flagged ? ' (flagged)' : ''}`}>
         <div class="frame">
           {sources ? (
             <img
@@ -98,9 +157,11 @@ function Card({ image }: { image: ImageView }) {
               alt={top ? `${name}, looks like ${top.label}` : name}
             />
           ) : (
-            <span class="no-thumbnail">{image.status === 'failed' ? 'no thumbnail: failed' : 'no thumbnail yet'}</span>
+            <span class="no-thumbnail">
+              {image.status === 'failed' ? 'no thumbnail: failed' : flagged ? 'flagged: thumbnail being obscured' : 'no thumbnail yet'}
+            </span>
           )}
-          {flagged && <span class="badge flag">Flagged</span>}
+          {flagged && <FlagBadge flaggedBy={image.moderation?.flaggedBy ?? []} />}
         </div>
       </a>
       <p class="name" title={image.key}>
@@ -109,6 +170,7 @@ function Card({ image }: { image: ImageView }) {
       <p class="muted">
         <StatusBadge status={image.status} /> {width && height ? `${width}×${height}` : ''}
       </p>
+      {removing && <p class="muted">Deleting…</p>}
       {top && (
         <p class="muted">
           {top.label} {percent(top.score)}

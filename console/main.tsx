@@ -41,6 +41,21 @@ function App() {
   }, [route]);
   const announce = useCallback((message: string) => setAnnouncement(message), []);
   const refreshGallery = useCallback(() => setGalleryVersion((version) => version + 1), []);
+  // Deleted from the detail view, still listed until the pipeline has removed the record.
+  const [removing, setRemoving] = useState<ReadonlySet<string>>(new Set());
+  const onDeleted = useCallback((key: string) => {
+    setRemoving((keys) => new Set(keys).add(key));
+    location.hash = '#/';
+  }, []);
+  const onGone = useCallback(
+    (key: string) =>
+      setRemoving((keys) => {
+        const rest = new Set(keys);
+        rest.delete(key);
+        return rest;
+      }),
+    [],
+  );
 
   return (
     <Announce.Provider value={announce}>
@@ -62,10 +77,10 @@ function App() {
         {route.view === 'home' && (
           <>
             <Uploads onSettled={refreshGallery} />
-            <Gallery version={galleryVersion} />
+            <Gallery version={galleryVersion} removing={removing} onGone={onGone} />
           </>
         )}
-        {route.view === 'image' && <Detail imageKey={route.key} onDeleted={refreshGallery} />}
+        {route.view === 'image' && <Detail imageKey={route.key} onDeleted={onDeleted} />}
         {route.view === 'failures' && <Failures />}
       </main>
       <p class="visually-hidden" role="status" aria-live="polite" aria-atomic="true">
