@@ -2,13 +2,19 @@ import type { CatalogueItem } from '../catalogue/item';
 import type { Presigner } from './presign';
 
 /**
- * What `GET /images/{key}` and the listing return for one image: the catalogue record with a
- * presigned GET per thumbnail. A flagged image's thumbnails are handed out only once the record
- * says they were written obscured, so no client is ever given a clear thumbnail of it.
+ * Whether a thumbnail may be handed out: only once moderation has judged the image (until then it
+ * may be about to be flagged), and for a flagged image only once the record says its thumbnails
+ * were written obscured. So no client is ever given a clear thumbnail of a flagged image.
  */
+function servableThumbnail(item: CatalogueItem, thumbnail: CatalogueItem['thumbnails'][number]): boolean {
+  const { prediction } = item;
+  if (!prediction) return false;
+  return prediction.verdict === 'clean' || thumbnail.obscured === true || prediction.thumbnailsObscured === true;
+}
+
+/** What `GET /images/{key}` and the listing return for one image: the catalogue record with a presigned GET per servable thumbnail. */
 export async function imageView(item: CatalogueItem, presigner: Pick<Presigner, 'download'>) {
-  const flagged = item.prediction?.verdict === 'flagged';
-  const servable = item.thumbnails.filter((thumbnail) => !flagged || thumbnail.obscured || item.prediction?.thumbnailsObscured);
+  const servable = item.thumbnails.filter((thumbnail) => servableThumbnail(item, thumbnail));
   const failedStage = Object.values(item.stages).find((stage) => stage.status === 'failed' && stage.eTag === item.source.eTag);
   return {
     key: item.key,

@@ -35,6 +35,11 @@ test('a clean image: every thumbnail with a presigned URL, no failure', async ()
   expect(view).toMatchObject({ status: 'complete', failure: null, moderation: { verdict: 'clean', flaggedBy: [] } });
 });
 
+test('before moderation has judged it (no prediction yet, or predict failed), no thumbnail URL: it may be about to be flagged', async () => {
+  const view = await imageView(item({ prediction: null, verdict: undefined, status: 'pending' }), presigner);
+  expect(view.thumbnails).toEqual([]);
+});
+
 test('a flagged image whose thumbnails are still clear gets no thumbnail URL', async () => {
   const view = await imageView(item({ prediction: flagged, verdict: 'flagged' }), presigner);
   expect(view.thumbnails).toEqual([]);
