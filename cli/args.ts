@@ -195,7 +195,26 @@ export interface DlqRedriveArgs extends TargetArgs {
   dryRun: boolean;
 }
 
-export type DlqArgs = DlqListArgs | DlqRedriveArgs;
+export interface DlqPurgeArgs extends TargetArgs {
+  action: 'purge';
+  queue?: DlqName;
+  queueUrl?: string;
+  reason?: string;
+  /** Only messages that failed at least this long ago. */
+  olderThanMs?: number;
+  dryRun: boolean;
+}
+
+export type DlqArgs = DlqListArgs | DlqRedriveArgs | DlqPurgeArgs;
+
+const AGE_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `30m`, `12h`, `7d` in milliseconds. */
+export function parseAge(raw: string, command: string): number {
+  const match = /^(\d+)([smhd])$/.exec(raw.trim());
+  if (!match) throw new UsageError(`--older-than must be a number and a unit (s, m, h, d), e.g. 7d; got ${JSON.stringify(raw)}`, command);
+  return Number(match[1]) * AGE_UNITS[match[2]];
+}
 
 const TARGET_SPEC: OptionSpec = { aws: 'boolean', stage: 'string' };
 
@@ -261,7 +280,39 @@ export function parseDlqArgs(argv: readonly string[]): DlqArgs | { help: true } 
       dryRun: options['dry-run'] === true,
     };
   }
-  throw new UsageError(`unknown dlq action ${JSON.stringify(action)}; actions: list, redrive`, 'dlq');
+  if (action === 'purge') {
+    const spec: OptionSpec = {
+      ...TARGET_SPEC,
+      queue: 'string',
+      'queue-url': 'string',
+      reason: 'string',
+      'older-than': 'string',
+      'dry-run': 'boolean',
+    };
+    const { positionals, options } = parseArgv(rest, spec, 'dlq');
+    if (options.help) return { help: true };
+    if (positionals.length > 0) throw new UsageError(`dlq purge takes no arguments, got ${JSON.stringify(positionals[0])}`, 'dlq');
+    const queue = oneOf(str(options.queue), DLQ_NAMES, 'queue', 'dlq');
+    const queueUrl = nonEmptyOption(options, 'queue-url', 'dlq');
+    const reason = nonEmptyOption(options, 'reason', 'dlq');
+    if (reason !== undefined && !isKnownReason(reason)) {
+      throw new UsageError(`--reason ${JSON.stringify(reason)} is no reason code; known: ${REASON_CODES.join(', ')}`, 'dlq');
+    }
+    const olderThan = str(options['older-than']);
+    if (reason === undefined && olderThan === undefined) {
+      throw new UsageError('dlq purge needs --reason CODE or --older-than AGE (or both): it never empties a DLQ blindly', 'dlq');
+    }
+    return {
+      action,
+      ...targetArgs(options, 'dlq'),
+      ...(queue && { queue }),
+      ...(queueUrl && { queueUrl }),
+      ...(reason && { reason }),
+      ...(olderThan !== undefined && { olderThanMs: parseAge(olderThan, 'dlq') }),
+      dryRun: options['dry-run'] === true,
+    };
+  }
+  throw new UsageError(`unknown dlq action ${JSON.stringify(action)}; actions: list, redrive, purge`, 'dlq');
 }
 
 const AUDIT_OUTPUTS = ['thumbnails', 'prediction', 'all'] as const;

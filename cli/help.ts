@@ -67,9 +67,10 @@ pipeline model import <tfjs dir> --out <dir> --labels A,B,... [--name N] [--vers
   written. Then upload the folder as above.
   Exit code: 0 uploaded / written, 1 failed (a missing file, a bad manifest or model, an unsupported
   layer, the bucket unreachable), 64 bad arguments.`,
-  dlq: `pipeline dlq list|redrive [--queue Q] [--json] [--reason CODE] [--dry-run] [--aws]
+  dlq: `pipeline dlq list|redrive|purge [--queue Q] [--json] [--reason CODE] [--dry-run] [--aws]
   pipeline dlq list [--queue ${functionChoices}|delivery] [--json]
   pipeline dlq redrive [--queue ${functionChoices}] [--reason CODE] [--dry-run]
+  pipeline dlq purge [--queue ${functionChoices}|delivery] (--reason CODE | --older-than AGE) [--dry-run]
   list     One row per dead-lettered message: queue, failure class (permanent, transient, or
            unknown for messages moved by a redrive policy or SNS), reason code, attempts, first
            and last failure, the S3 object and the error message. Reads without consuming: every
@@ -79,6 +80,8 @@ pipeline model import <tfjs dir> --out <dir> --labels A,B,... [--name N] [--vers
            with --reason, receive -> send to the source queue -> delete from the DLQ, so an
            interruption can duplicate a message (harmless: the pipeline is idempotent) but never
            lose one. --dry-run lists what would move and moves nothing.
+  purge    Deletes the messages an operator has dealt with: of one reason, failed at least AGE ago
+           (90s, 30m, 12h, 7d), or both; never a whole DLQ blindly. --dry-run lists what would go.
   --queue Q        one DLQ (default: all of them; redrive: resize and predict)
   --reason CODE    only messages with this reason code (e.g. service-unavailable, max-receives)
   --queue-url URL  operate on this DLQ instead (redrive finds its source queue by

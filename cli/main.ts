@@ -15,7 +15,7 @@ import { runAuditCommand } from './commands/audit';
 import { parseBenchArgs, runBench } from './commands/bench';
 import { runCatalogueRebuildCommand } from './commands/catalogue';
 import { parseCostArgs, runCost } from './commands/cost';
-import { runDlqList, runDlqRedrive } from './commands/dlq';
+import { runDlqList, runDlqPurge, runDlqRedrive } from './commands/dlq';
 import { runModelImport, runModelUpload } from './commands/model';
 import { parseModerationArgs, runModerationList } from './commands/moderation';
 import { runPredict } from './commands/predict';
@@ -69,7 +69,8 @@ export async function main(argv: readonly string[], output: Output = processOutp
       case 'dlq': {
         const parsed = parseDlqArgs(args);
         if ('help' in parsed) return help(output, command);
-        return parsed.action === 'list' ? await runDlqList(parsed, output) : await runDlqRedrive(parsed, output);
+        if (parsed.action === 'list') return await runDlqList(parsed, output);
+        return parsed.action === 'redrive' ? await runDlqRedrive(parsed, output) : await runDlqPurge(parsed, output);
       }
       case 'audit': {
         const parsed = parseAuditArgs(args);

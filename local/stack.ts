@@ -12,7 +12,7 @@ import {
   queueFunctions,
 } from '../functions/registry';
 import { createS3Client, createSqsClient } from '../shared/clients';
-import { declaredConfig } from '../shared/config';
+import { declaredConfig, loadConfig } from '../shared/config';
 import { ENV } from '../shared/environment';
 import { decodeS3EventKey } from '../shared/s3Key';
 import { buildConsoleAssets } from './console';
@@ -29,6 +29,7 @@ import {
 import { type Fanout, startFanout } from './fanout';
 import { type HttpHandler, type LocalHttpApi, startLocalHttpApi } from './httpApi';
 import { type BatchReport, type Poller, type SqsHandler, startPoller } from './poller';
+import { reconcileUploads } from './reconcile';
 import { MODELS_DIR, seedDirectory, seedSamples } from './samples';
 import { type LocalServers, startLocalServers } from './servers';
 import { removeStackState, writeStackState } from './stackState';
@@ -51,6 +52,11 @@ export interface LocalStackOptions extends Partial<LocalPorts> {
   quiet?: boolean;
   /** Where banner and activity lines go (default console.log). */
   log?: (line: string) => void;
+  /**
+   * Send every upload whose outputs are missing (with no DLQ entry and nothing queued) to its
+   * functions' queues again at start (default true): what a stopped or killed stack had in flight.
+   */
+  reconcile?: boolean;
   /** Copy events/samples into the uploads bucket and models/ into the models bucket, when missing (default true). */
   seed?: boolean;
   /** The functions to run (default: the registry). */
@@ -79,6 +85,8 @@ export interface LocalStack {
   pollers: Record<FunctionName, Poller>;
   /** Keys seeded into the uploads bucket by this start. */
   seeded: string[];
+  /** Uploads whose missing outputs this start sent to their queues again (see LocalStackOptions.reconcile). */
+  reconciled: string[];
   stop(): Promise<void>;
 }
 
@@ -303,6 +311,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       cleanup.push(() => (api as LocalHttpApi).close());
     }
 
+    let reconciled: string[] = [];
+    if (options.reconcile !== false) {
+      const repairs = await reconcileUploads(
+        { s3, sqs },
+        {
+          functions: subscribed,
+          queueUrl: (fn) => localQueueUrl(servers.sqsEndpoint, queueName(fn.name)),
+          dlqUrl: (fn) => localQueueUrl(servers.sqsEndpoint, dlqName(fn.name)),
+          deliveryDlqUrl: localQueueUrl(servers.sqsEndpoint, local.queues.deliveryDlq),
+          region: local.region,
+        },
+        loadConfig(),
+      );
+      reconciled = [...new Set(repairs.map((repair) => repair.key))];
+      if (reconciled.length > 0) {
+        log(`Reconciled: ${reconciled.length} upload(s) whose outputs were missing sent to their queues again`);
+      }
+    }
+
     // After the fan-out and the pollers, so the samples go through the pipeline like any upload: a new
     // user sees thumbnails, predictions and one DLQ entry (the corrupt sample) at once, and
     // `pipeline audit` finds every upload accounted for.
@@ -336,6 +363,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       fanout,
       pollers,
       seeded,
+      reconciled,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (error) {

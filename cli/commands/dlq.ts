@@ -2,9 +2,10 @@ import { ListDeadLetterSourceQueuesCommand, SQSClient } from '@aws-sdk/client-sq
 import { sqsClientOptions } from '../../shared/clients';
 import { declaredConfig } from '../../shared/config';
 import { type DlqRow, formatDlqRows, parseDlqMessage } from '../../shared/operations/dlqRows';
+import { purgeDlq } from '../../shared/operations/purge';
 import { type RedriveResult, redrive } from '../../shared/operations/redrive';
 import { peekQueue } from '../../shared/operations/scanQueue';
-import { DLQ_NAMES, type DlqListArgs, type DlqName, type DlqRedriveArgs, REDRIVE_NAMES } from '../args';
+import { DLQ_NAMES, type DlqListArgs, type DlqName, type DlqPurgeArgs, type DlqRedriveArgs, REDRIVE_NAMES } from '../args';
 import { debugStack, EXIT, reportFailure } from '../errors';
 import type { Output } from '../output';
 import { describeFailure, type OperationsTarget, resolveTarget } from '../target';
@@ -116,6 +117,46 @@ export async function runDlqRedrive(args: DlqRedriveArgs, output: Output): Promi
     return EXIT.ok;
   } catch (error) {
     output.err(`pipeline dlq redrive: ${describeFailure(error, target)}${total > 0 ? ` (${total} message(s) had moved before this)` : ''}`);
+    debugStack(output, error);
+    return EXIT.failed;
+  } finally {
+    sqs.destroy();
+  }
+}
+
+/** `pipeline dlq purge`. Exit codes: 0 deleted (or, with --dry-run, listed), 1 failed. */
+export async function runDlqPurge(args: DlqPurgeArgs, output: Output): Promise<number> {
+  const target = await resolveTarget(args, args.aws && !args.queueUrl).catch((error: unknown) => {
+    reportFailure(output, 'dlq purge', error);
+  });
+  if (!target) return EXIT.failed;
+  const sqs = new SQSClient({ ...sqsClientOptions(target.clientEnv), maxAttempts: 2 });
+  let total = 0;
+  try {
+    for (const dlq of chosenDlqs(target, args, DLQ_NAMES)) {
+      const { rows, deleted } = await purgeDlq({
+        sqs,
+        dlqUrl: dlq.url,
+        context: { queue: dlq.name, maxReceiveCount: MAX_RECEIVE_COUNT },
+        reason: args.reason,
+        olderThanMs: args.olderThanMs,
+        dryRun: args.dryRun,
+        scan: target.scan,
+      });
+      if (rows.length > 0) output.out(formatDlqRows(rows));
+      output.out(
+        args.dryRun
+          ? `would delete ${rows.length} message(s) from the ${dlq.name} DLQ`
+          : `deleted ${deleted} message(s) from the ${dlq.name} DLQ`,
+      );
+      total += deleted;
+    }
+    if (!args.dryRun) output.out(`deleted ${total} message(s) in all`);
+    return EXIT.ok;
+  } catch (error) {
+    output.err(
+      `pipeline dlq purge: ${describeFailure(error, target)}${total > 0 ? ` (${total} message(s) had been deleted before this)` : ''}`,
+    );
     debugStack(output, error);
     return EXIT.failed;
   } finally {
