@@ -59,6 +59,7 @@ type BucketGrant = Extract<Permission, { bucket: string }>;
 /** The object actions of each bucket access, spelled out (not taken from infra/); `list` is ListBucket alone. */
 const OBJECT_ACTIONS: Record<BucketGrant['access'], string[]> = {
   read: ['s3:GetObject', 's3:GetObjectVersion'],
+  metadata: ['s3:GetObject'],
   overwrite: ['s3:GetObject', 's3:PutObject'],
   write: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
   put: ['s3:PutObject'],
