@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { RouteAccess } from '../shared/api/auth';
 import { declaredConfig, type FunctionSettings, type QueueFunctionSettings } from '../shared/config';
-import type { OutputFamilyName } from '../shared/outputs';
+import type { MetricName } from '../shared/observability';
+import { type OutputFamilyName, PREDICTIONS_PREFIX } from '../shared/outputs';
 
 /**
  * Every Lambda function of the pipeline, declared once. serverless.yml's functions and their
@@ -17,11 +18,19 @@ export type Permission =
   /**
    * Objects of a bucket (optionally only under some prefixes): `read` is GetObject(+Version),
    * `overwrite` Get/Put, `write` Get/Put/Delete; `put` (PutObject: what a presigned upload is
-   * made with) and `delete` (DeleteObject) alone; `list` is ListBucket and nothing else.
+   * made with) and `delete` (DeleteObject) alone; `metadata` is GetObject alone (what a HEAD needs);
+   * `list` is ListBucket and nothing else.
    */
-  | { sid: string; bucket: BucketRole; access: 'read' | 'overwrite' | 'write' | 'put' | 'delete' | 'list'; prefixes?: readonly string[] }
+  | {
+      sid: string;
+      bucket: BucketRole;
+      access: 'read' | 'metadata' | 'overwrite' | 'write' | 'put' | 'delete' | 'list';
+      prefixes?: readonly string[];
+    }
   /** The stack's own SSM parameters (`/<service>/<stage>/*`), read-only. */
   | { sid: string; parameters: 'read' }
+  /** One SSM parameter of the stack (`/<service>/<stage>/<parameter>`), created by the stack: GetParameter, and PutParameter when `read-write`. */
+  | { sid: string; parameter: StackParameter; access: 'read' | 'read-write' }
   /**
    * The image catalogue table: `read` is GetItem and Query (its indexes too), `write` GetItem,
    * PutItem and DeleteItem (the optimistic, conditional writes of shared/catalogue). A function
@@ -32,7 +41,15 @@ export type Permission =
    * What an operator does to every queue-fed function's queues: read, delete and send back the
    * messages of its DLQ (and the delivery DLQ), send to and read the depth of its queue.
    */
-  | { sid: string; queues: 'operate' };
+  | { sid: string; queues: 'operate' }
+  /**
+   * What the reconciler does to them: peek at every DLQ (receive, then change the visibility back;
+   * never delete), read the depth of and send repairs to every queue-fed function's queue.
+   */
+  | { sid: string; queues: 'repair' };
+
+/** SSM parameters a function may own (`/<service>/<stage>/<name>`). */
+export type StackParameter = 'reconcile-checkpoint';
 
 /**
  * A queue subscribed to the uploads topic (raw delivery), with its own DLQ; the function consumes
@@ -43,6 +60,12 @@ export interface UploadsQueueTrigger {
 }
 
 export type { RouteAccess } from '../shared/api/auth';
+
+/** An EventBridge schedule invoking the function every `rateMinutes` minutes. */
+export interface ScheduleTrigger {
+  type: 'schedule';
+  rateMinutes: number;
+}
 
 /** A route of the stack's HTTP API, in API Gateway's path syntax (`/images/{key}`). */
 export interface HttpRoute {
@@ -71,7 +94,13 @@ interface FunctionBase {
   handler: string;
   description: string;
   /** Environment it reads beyond what every function gets (buckets, its DLQ, the table, Powertools settings). */
-  environment: readonly ('MODEL_URI_PARAMETER' | 'POWERTOOLS_TRACE_ENABLED' | 'API_AUTH' | 'QUEUE_URLS')[];
+  environment: readonly (
+    | 'MODEL_URI_PARAMETER'
+    | 'POWERTOOLS_TRACE_ENABLED'
+    | 'API_AUTH'
+    | 'QUEUE_URLS'
+    | 'RECONCILE_CHECKPOINT_PARAMETER'
+  )[];
   permissions: readonly Permission[];
   /** Packages the bundle keeps external (native modules), beyond sharp which every function gets. */
   nativeModules: readonly string[];
@@ -92,7 +121,18 @@ export interface HttpFunction extends FunctionBase {
   trigger: HttpApiTrigger;
 }
 
-export type FunctionDefinition = QueueFunction | HttpFunction;
+/** A function run on a schedule (not by the local stack, which has no scheduler: `npx pipeline reconcile` runs one pass). */
+export interface ScheduledFunction extends FunctionBase {
+  settings: FunctionSettings;
+  trigger: ScheduleTrigger;
+  /**
+   * Metrics of its own (Powertools, dimension `service` = the function's name) that alarm when
+   * their Sum over a schedule period is above 0 in `periods` consecutive periods.
+   */
+  alarmsOn: readonly { metric: MetricName; periods: number; description: string }[];
+}
+
+export type FunctionDefinition = QueueFunction | HttpFunction | ScheduledFunction;
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
   {
@@ -194,16 +234,46 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     ],
     nativeModules: [],
   },
+  {
+    name: 'reconcile',
+    handler: 'functions/reconcile/handler.handler',
+    description: 'On a schedule: audits one slice of the uploads bucket from its checkpoint and sends the repairs of what is missing',
+    settings: declaredConfig.functions.reconcile,
+    trigger: { type: 'schedule', rateMinutes: declaredConfig.reconcile.rateMinutes },
+    environment: ['QUEUE_URLS', 'RECONCILE_CHECKPOINT_PARAMETER'],
+    permissions: [
+      { sid: 'ListUploads', bucket: 'uploads', access: 'list' },
+      { sid: 'ListOutputs', bucket: 'thumbnails', access: 'list' },
+      // Only the markers are HEADed: the largest thumbnail (written last) and the prediction.
+      {
+        sid: 'ReadOutputMarkers',
+        bucket: 'thumbnails',
+        access: 'metadata',
+        prefixes: [`${Math.max(...declaredConfig.thumbnails.sizes)}/`, PREDICTIONS_PREFIX],
+      },
+      { sid: 'RepairQueues', queues: 'repair' },
+      { sid: 'Checkpoint', parameter: 'reconcile-checkpoint', access: 'read-write' },
+    ],
+    nativeModules: [],
+    alarmsOn: [
+      { metric: 'UploadsMissing', periods: 2, description: 'The reconciler found uploads with missing outputs in two runs in a row' },
+    ],
+  },
 ];
 
 export const isQueueFunction = (fn: FunctionDefinition): fn is QueueFunction => fn.trigger.type === 'uploads-queue';
 export const isHttpFunction = (fn: FunctionDefinition): fn is HttpFunction => fn.trigger.type === 'http-api';
+export const isScheduledFunction = (fn: FunctionDefinition): fn is ScheduledFunction => fn.trigger.type === 'schedule';
 
 /** The functions fed by the uploads (each with its queue and DLQ), in registry order. */
 export const queueFunctions = (functions: readonly FunctionDefinition[] = FUNCTIONS): QueueFunction[] => functions.filter(isQueueFunction);
 
 /** The functions behind the HTTP API. */
 export const httpFunctions = (functions: readonly FunctionDefinition[] = FUNCTIONS): HttpFunction[] => functions.filter(isHttpFunction);
+
+/** The functions run on a schedule. */
+export const scheduledFunctions = (functions: readonly FunctionDefinition[] = FUNCTIONS): ScheduledFunction[] =>
+  functions.filter(isScheduledFunction);
 
 /** Where a function's handler module is and which export is the handler (`functions/resize/handler.handler`). */
 export function handlerLocation(fn: Pick<FunctionDefinition, 'handler'>): { modulePath: string; exportName: string } {

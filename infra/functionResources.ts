@@ -3,6 +3,7 @@ import {
   type FunctionDefinition,
   isHttpFunction,
   isQueueFunction,
+  isScheduledFunction,
   type Permission,
   type QueueFunction,
   queueFunctions,
@@ -12,7 +13,7 @@ import { type CfnFragment, type CfnResource, type CfnValue, getAtt, ref, sub } f
 import type { InfraConfig, StackContext } from './context';
 import { httpApiResources } from './httpApi';
 import { assertUniqueIds } from './lambdaFunctions';
-import { bucketId, dlqName, functionIds, queueName, SHARED, unknownTrigger } from './naming';
+import { bucketId, dlqName, functionIds, metricAlarmId, parameterId, parameterName, queueName, SHARED, unknownTrigger } from './naming';
 
 /**
  * Everything serverless.yml's `resources:` holds per function: its subscription to the uploads
@@ -30,6 +31,7 @@ export type Statement = {
 
 const OBJECT_ACTIONS = {
   read: ['s3:GetObject', 's3:GetObjectVersion'],
+  metadata: ['s3:GetObject'],
   overwrite: ['s3:GetObject', 's3:PutObject'],
   write: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
   put: ['s3:PutObject'],
@@ -42,6 +44,22 @@ const TABLE_ACTIONS = {
   read: ['dynamodb:GetItem', 'dynamodb:Query'],
   write: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
 } as const;
+
+/**
+ * Over every queue-fed function's queues: an operator reads, deletes and sends back DLQ messages;
+ * the reconciler only peeks at them (peekQueue: ReceiveMessage, then ChangeMessageVisibility(Batch)
+ * back to 0). Both read the main queues' depths and send to them.
+ */
+const QUEUE_GRANTS = {
+  operate: {
+    dlqs: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+    queues: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+  },
+  repair: {
+    dlqs: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility'],
+    queues: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+  },
+} as const satisfies Record<Extract<Permission, { queues: string }>['queues'], { dlqs: string[]; queues: string[] }>;
 
 type BucketGrant = Extract<Permission, { bucket: BucketRole }>;
 type TableGrant = Extract<Permission, { table: string }>;
@@ -123,19 +141,28 @@ export function roleStatements(fn: FunctionDefinition, context: StackContext, pe
     });
   }
   for (const grant of fn.permissions) {
+    if (!('parameter' in grant)) continue;
+    statements.push({
+      Sid: grant.sid,
+      Effect: 'Allow',
+      Action: grant.access === 'read-write' ? ['ssm:GetParameter', 'ssm:PutParameter'] : ['ssm:GetParameter'],
+      Resource: sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${parameterName(context, grant.parameter)}`),
+    });
+  }
+  for (const grant of fn.permissions) {
     if (!('queues' in grant)) continue;
     const consumers = queueFunctions(peers);
     statements.push(
       {
         Sid: `${grant.sid}Dlqs`,
         Effect: 'Allow',
-        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+        Action: QUEUE_GRANTS[grant.queues].dlqs,
         Resource: [...consumers.map((peer) => getAtt(functionIds(peer.name).dlq, 'Arn')), getAtt(SHARED.deliveryDlq, 'Arn')],
       },
       {
         Sid: `${grant.sid}Queues`,
         Effect: 'Allow',
-        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+        Action: QUEUE_GRANTS[grant.queues].queues,
         Resource: consumers.map((peer) => getAtt(functionIds(peer.name).queue, 'Arn')),
       },
     );
@@ -208,7 +235,42 @@ function functionResources(
   }
   // The framework builds the HTTP API, its routes and authorizer from the function's events.
   if (isHttpFunction(fn)) return fragment;
+  // The framework builds the EventBridge rule from the function's events; the alarms on its own metrics are here.
+  if (isScheduledFunction(fn)) {
+    for (const { metric, periods, description } of fn.alarmsOn) {
+      fragment.Resources[metricAlarmId(name, metric)] = alarm(
+        description,
+        { Namespace: context.service, MetricName: metric, Dimensions: [{ Name: 'service', Value: name }] },
+        { Statistic: 'Sum', Period: fn.trigger.rateMinutes * 60, EvaluationPeriods: periods, DatapointsToAlarm: periods, Threshold: 0 },
+      );
+    }
+    return fragment;
+  }
   return unknownTrigger(fn);
+}
+
+/**
+ * The SSM parameters functions own, created with the stack (so they go with it) holding `{}`; the
+ * function overwrites the value, and CloudFormation leaves it alone until the template's value changes.
+ */
+function parameterResources(fns: readonly FunctionDefinition[], context: StackContext): CfnFragment {
+  const Resources: Record<string, CfnResource> = {};
+  for (const fn of fns) {
+    for (const grant of fn.permissions) {
+      if (!('parameter' in grant)) continue;
+      Resources[parameterId(grant.parameter)] = {
+        Type: 'AWS::SSM::Parameter',
+        Properties: {
+          Name: parameterName(context, grant.parameter),
+          Type: 'String',
+          Tier: 'Standard',
+          Value: '{}',
+          Description: `${grant.parameter} of the ${fn.name} function (it writes it)`,
+        },
+      };
+    }
+  }
+  return { Resources, Outputs: {} };
 }
 
 const everyMinute = (evaluationPeriods: number, threshold: number, statistic: string) => ({
@@ -308,6 +370,7 @@ export function buildResources(fns: readonly FunctionDefinition[], config: Infra
     Object.assign(fragment.Outputs, part.Outputs);
   };
   for (const fn of fns) add(functionResources(fn, config, context, fns));
+  add(parameterResources(fns, context));
   if (fns.some((fn) => fn.permissions.some((grant) => 'table' in grant))) add(catalogueTableResources());
   const api = httpApiResources(fns, config, context);
   add(api);

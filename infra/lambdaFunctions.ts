@@ -4,13 +4,14 @@ import {
   type HttpRoute,
   isHttpFunction,
   isQueueFunction,
+  isScheduledFunction,
   queueFunctions,
 } from '../functions/registry';
 import { localEndpoints, localQueueUrl } from '../local/endpoints';
 import { dlqUrlVariable, ENV, queueUrlVariable } from '../shared/environment';
 import { type CfnValue, getAtt, ref } from './cfn';
 import { type InfraConfig, isLocal, type StackContext } from './context';
-import { bucketId, dlqName, functionIds, JWT_AUTHORIZER, queueName, SHARED, unknownTrigger } from './naming';
+import { bucketId, dlqName, functionIds, JWT_AUTHORIZER, parameterName, queueName, SHARED, unknownTrigger } from './naming';
 
 /** serverless.yml's `functions:`, one entry per registry function. */
 
@@ -22,7 +23,7 @@ export interface ServerlessFunction {
   timeout: number;
   reservedConcurrency: number;
   environment: Record<string, CfnValue>;
-  events: ({ sqs: Record<string, CfnValue> } | { httpApi: Record<string, CfnValue> })[];
+  events: ({ sqs: Record<string, CfnValue> } | { httpApi: Record<string, CfnValue> } | { schedule: Record<string, CfnValue> })[];
 }
 
 type ExtraVariable = Exclude<FunctionDefinition['environment'][number], 'QUEUE_URLS'>;
@@ -33,6 +34,7 @@ const EXTRA: Record<ExtraVariable, (context: StackContext) => string> = {
   [ENV.traceEnabled]: (context) => context.traceEnabled,
   // Only the local stack (bound to 127.0.0.1) may skip the JWT authorizer's claims.
   [ENV.apiAuth]: (context) => (isLocal(context) ? 'local' : 'jwt'),
+  [ENV.reconcileCheckpointParameter]: (context) => parameterName(context, 'reconcile-checkpoint'),
 };
 
 /** Every queue-fed function's queue and DLQ, and the delivery DLQ: what an operator works on. */
@@ -104,8 +106,13 @@ function events(fn: FunctionDefinition): ServerlessFunction['events'] {
       },
     ];
   }
+  // The framework makes the EventBridge rule (AWS::Events::Rule) and the permission to invoke.
+  if (isScheduledFunction(fn)) return [{ schedule: { rate: [scheduleRate(fn.trigger.rateMinutes)], enabled: true } }];
   return unknownTrigger(fn);
 }
+
+/** EventBridge's rate expression: `rate(1 minute)`, `rate(60 minutes)` (the unit must agree with the number). */
+export const scheduleRate = (minutes: number) => `rate(${minutes} ${minutes === 1 ? 'minute' : 'minutes'})`;
 
 export function buildFunctions(
   fns: readonly FunctionDefinition[],

@@ -67,6 +67,15 @@ export const SHARED = {
 /** The HTTP API's JWT authorizer, as named in serverless.yml `provider.httpApi.authorizers`. */
 export const JWT_AUTHORIZER = 'jwt';
 
+/** `reconcile-checkpoint` -> `ReconcileCheckpointParameter`: an SSM parameter the stack creates for a function. */
+export const parameterId = (name: string) => `${pascalCase(name)}Parameter`;
+
+/** `/<service>/<stage>/<name>`: the stack's own SSM parameter names. */
+export const parameterName = (context: { service: string; stage: string }, name: string) => `/${context.service}/${context.stage}/${name}`;
+
+/** The alarm on a scheduled function's metric: `ReconcileUploadsMissingAlarm`. */
+export const metricAlarmId = (fnName: string, metric: string) => `${pascalCase(fnName)}${metric}Alarm`;
+
 /** `uploads` -> `UploadsBucket`. */
 export const bucketId = (role: BucketRole) => `${role[0].toUpperCase()}${role.slice(1)}Bucket`;
 

@@ -8,6 +8,7 @@ import {
   type HttpFunction,
   handlerLocation,
   httpFunctions,
+  isScheduledFunction,
   type QueueFunction,
   queueFunctions,
 } from '../functions/registry';
@@ -255,7 +256,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Loaded now, not at the first upload: a configuration error stops the start with its message.
     const loadHandler = options.loadHandler ?? requireHandler;
     const handlers = new Map<string, Handler>();
-    for (const fn of functions) handlers.set(fn.name, await loadHandler(fn));
+    // No scheduler here: a scheduled function runs with `npx pipeline reconcile`, not on its own.
+    for (const fn of functions) if (!isScheduledFunction(fn)) handlers.set(fn.name, await loadHandler(fn));
     // The model first, so the predictions of the seeded samples find it.
     const models = options.seed === false ? [] : await seedDirectory(s3, local.buckets.models, MODELS_DIR);
     if (models.length > 0) log(`Seeded the model files ${models.map((key) => `s3://${local.buckets.models}/${key}`).join(', ')}`);

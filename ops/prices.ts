@@ -36,6 +36,10 @@ export const PRICES = {
     /** Deliveries from SNS to SQS queues are free. */
     sqsDeliveriesPerMillion: 0,
   },
+  ssm: {
+    /** Parameter Store, Standard parameters at standard throughput: API calls are free (higher throughput is $0.05 per 10,000). */
+    standardApiPerTenThousand: 0,
+  },
   /** What moderating at ingest is compared with: Rekognition Image DetectModerationLabels (a "Group 2" API), per image, tiered by monthly volume. */
   rekognitionModeration: {
     tiers: [

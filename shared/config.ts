@@ -244,6 +244,20 @@ export function validateDeclaredConfig(base: DeclaredConfig = declaredConfig): v
       throw new ConfigError(`functions.${name}.batchWindowSeconds`, 'SQS needs a batching window when batchSize exceeds 10');
     }
   }
+  const { reconcile } = base;
+  // The alarm on missing uploads spans two schedule periods, and CloudWatch evaluates at most a day.
+  positiveInteger('reconcile.rateMinutes', reconcile.rateMinutes, 720);
+  positiveInteger('reconcile.maxObjectsPerRun', reconcile.maxObjectsPerRun);
+  positiveInteger('reconcile.pageSize', reconcile.pageSize, 1000);
+  positiveInteger('reconcile.maxRepairsPerRun', reconcile.maxRepairsPerRun);
+  positiveInteger('reconcile.repairRatePerSecond', reconcile.repairRatePerSecond);
+  positiveInteger('reconcile.maxDlqMessages', reconcile.maxDlqMessages);
+  if (reconcile.reserveSeconds >= base.functions.reconcile.timeoutSeconds) {
+    throw new ConfigError(
+      'reconcile.reserveSeconds',
+      `${reconcile.reserveSeconds}s leaves no time to page within functions.reconcile.timeoutSeconds (${base.functions.reconcile.timeoutSeconds}s)`,
+    );
+  }
   if (base.queues.maxReceiveCount < 5) {
     throw new ConfigError('queues.maxReceiveCount', `must be at least 5, got ${base.queues.maxReceiveCount}`);
   }

@@ -25,6 +25,7 @@ export const ENV = {
   sqsEndpoint: 'AWS_ENDPOINT_URL_SQS',
   dynamodbEndpoint: 'AWS_ENDPOINT_URL_DYNAMODB',
   deliveryDlqUrl: 'DELIVERY_DLQ_URL',
+  reconcileCheckpointParameter: 'RECONCILE_CHECKPOINT_PARAMETER',
   region: 'AWS_REGION',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',

@@ -23,7 +23,12 @@ export const METRICS = {
   clientErrors: 'ClientErrors',
   serverErrors: 'ServerErrors',
   requestMs: 'RequestMs',
+  uploadsChecked: 'UploadsChecked',
+  uploadsMissing: 'UploadsMissing',
+  uploadsRepaired: 'UploadsRepaired',
 } as const;
+
+export type MetricName = (typeof METRICS)[keyof typeof METRICS];
 
 export interface Observability {
   logger: Logger;

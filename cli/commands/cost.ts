@@ -3,6 +3,7 @@ import path from 'node:path';
 import { functionNamed, type QueueFunction, queueFunctions } from '../../functions/registry';
 import { type CostReport, computeCost, rekognitionModerationUsd } from '../../ops/cost';
 import { ARCHS, type Arch, PRICES } from '../../ops/prices';
+import { type ReconcileCost, reconcileCost } from '../../ops/reconcileCost';
 import { declaredConfig } from '../../shared/config';
 import { numberOption, parseArgv, UsageError } from '../args';
 import type { Output } from '../output';
@@ -223,6 +224,48 @@ function moderationLines(report: CostReport): string[] {
   ];
 }
 
+/** Assumed Lambda time of the reconciler: 16 parallel HEADs of ~30 ms, so ~2 ms per upload, plus a second per run (checkpoint, DLQ peek). */
+const RECONCILE_TIME = { msPerObject: 2, fixedMsPerRun: 1000 };
+
+/** One full reconciler pass over 1 M and 10 M uploads, with pipeline.config.json's reconcile settings. */
+export function reconcilerCosts(arch: Arch) {
+  const settings = declaredConfig.reconcile;
+  const writers = FUNCTIONS.filter((fn) => fn.outputs.length > 0);
+  return [1_000_000, 10_000_000].map((objects) =>
+    reconcileCost({
+      objects,
+      maxObjectsPerRun: settings.maxObjectsPerRun,
+      pageSize: settings.pageSize,
+      outputFolders: declaredConfig.thumbnails.sizes.length + 1,
+      families: writers.flatMap((fn) => fn.outputs).length,
+      queues: writers.length,
+      memoryMb: declaredConfig.functions.reconcile.memoryMb,
+      rateMinutes: settings.rateMinutes,
+      arch,
+      ...RECONCILE_TIME,
+    }),
+  );
+}
+
+export function formatReconcilerCost(costs: readonly ReconcileCost[]): string {
+  const { maxObjectsPerRun, pageSize, rateMinutes } = declaredConfig.reconcile;
+  return [
+    `Reconciler (scheduled audit + repair), one full pass over the uploads bucket:`,
+    ...costs.map(
+      (c) =>
+        `  ${count(c.objects).padStart(10)} uploads: ${count(c.runsPerPass)} run(s), ${c.hoursPerPass.toFixed(0)} h at one run every ${rateMinutes} min; ` +
+        `${count(c.lists)} LISTs ${usd((c.lists / 1000) * PRICES.s3.putPerThousand)}, ${count(c.heads)} HEADs ${usd((c.heads / 1000) * PRICES.s3.getPerThousand)}, ` +
+        `${count(c.gbSeconds)} GB-s ${usd(c.usd.lambda)}, ${count(c.sqsRequests)} SQS ${usd(c.usd.sqs)}, ${count(c.ssmCalls)} SSM calls ${usd(c.usd.ssm)}; ` +
+        `total ${usd(c.usd.total)}, ${usd(c.usdPerRun)} per run`,
+    ),
+    `  Assumptions: ${count(maxObjectsPerRun)} uploads per run, ${pageSize} per page; LISTs = uploads/${pageSize} x (1 + one per output folder);`,
+    `  one HEAD per upload and output family (the upper bound: only complete families' markers are HEADed);`,
+    `  Lambda ${RECONCILE_TIME.msPerObject} ms per upload + ${RECONCILE_TIME.fixedMsPerRun} ms per run at ${declaredConfig.functions.reconcile.memoryMb} MB; SSM: a Get and a Put per run, Standard tier (free);`,
+    `  repairs and DLQ reads not counted (they scale with what is broken). A pass starts again as soon as one ends, so a month`,
+    `  (${count((30 * 24 * 60) / rateMinutes)} runs) costs about ${costs.map((c) => `${usd(c.usdPerRun * ((30 * 24 * 60) / rateMinutes) * Math.min(1, c.objects / maxObjectsPerRun))} at ${count(c.objects)}`).join(', ')} uploads; raise rateMinutes or lower maxObjectsPerRun to spend less.`,
+  ].join('\n');
+}
+
 /** A function's time per image: given, else (resize) the last benchmark's, else the registry's default. */
 function msPerImageOf(fn: QueueFunction, args: CostArgs): MsSource {
   const given = args.msPerImage[fn.name];
@@ -244,6 +287,11 @@ export async function runCost(args: CostArgs, output: Output): Promise<number> {
       s3: fn.cost.s3RequestsPerImage(declaredConfig.thumbnails.sizes.length),
     })),
   });
-  output.out(args.json ? JSON.stringify({ ...report, sources }, null, 2) : formatCostReport(report, sources));
+  const reconciler = reconcilerCosts(args.arch);
+  output.out(
+    args.json
+      ? JSON.stringify({ ...report, sources, reconciler }, null, 2)
+      : `${formatCostReport(report, sources)}\n\n${formatReconcilerCost(reconciler)}`,
+  );
   return 0;
 }

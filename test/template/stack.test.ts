@@ -3,7 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
 import { dlqUrlOutput, queueUrlOutput } from '../../functions/naming';
-import { httpFunctions, type Permission, type QueueFunction, queueFunctions, FUNCTIONS as REGISTRY } from '../../functions/registry';
+import {
+  httpFunctions,
+  type Permission,
+  type QueueFunction,
+  queueFunctions,
+  FUNCTIONS as REGISTRY,
+  scheduledFunctions,
+} from '../../functions/registry';
 import config from '../../pipeline.config.json';
 import {
   type CfnResource,
@@ -47,6 +54,7 @@ const definition = (name: string) => {
 /** The functions fed by the uploads (each with its queue and DLQ), and those behind the HTTP API. */
 const QUEUED = queueFunctions(REGISTRY);
 const HTTP = httpFunctions(REGISTRY);
+const SCHEDULED = scheduledFunctions(REGISTRY);
 const queueDefinition = (name: string): QueueFunction => {
   const fn = QUEUED.find((f) => f.name === name);
   if (!fn) throw new Error(`no queue-fed function ${name} in the registry`);
@@ -59,6 +67,7 @@ type BucketGrant = Extract<Permission, { bucket: string }>;
 /** The object actions of each bucket access, spelled out (not taken from infra/); `list` is ListBucket alone. */
 const OBJECT_ACTIONS: Record<BucketGrant['access'], string[]> = {
   read: ['s3:GetObject', 's3:GetObjectVersion'],
+  metadata: ['s3:GetObject'],
   overwrite: ['s3:GetObject', 's3:PutObject'],
   write: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
   put: ['s3:PutObject'],
@@ -245,7 +254,8 @@ describe('functions', () => {
     expect(FUNCTIONS).toMatchObject({ resize: 'ResizeLambdaFunction', predict: 'PredictLambdaFunction', api: 'ApiLambdaFunction' });
     expect(QUEUED.map((fn) => fn.name)).toEqual(expect.arrayContaining(['resize', 'predict']));
     expect(HTTP.map((fn) => fn.name)).toEqual(['api', 'operator']);
-    expect(QUEUED.length + HTTP.length).toBe(REGISTRY.length);
+    expect(SCHEDULED.map((fn) => fn.name)).toEqual(['reconcile']);
+    expect(QUEUED.length + HTTP.length + SCHEDULED.length).toBe(REGISTRY.length);
     for (const id of ['ResizeQueue', 'ResizeDlq', 'ResizeRole', 'PredictQueue', 'PredictDlq', 'PredictRole']) {
       expect({ id, type: resources[id]?.Type }).toEqual({ id, type: expect.stringMatching(/^AWS::/) });
     }
@@ -785,6 +795,90 @@ describe('IAM', () => {
 });
 
 // ---------------------------------------------------------------- the catalogue table
+
+describe('the scheduled reconciler', () => {
+  const lambda = FUNCTIONS.reconcile;
+
+  test('an EventBridge rule invokes it at the rate of pipeline.config.json, and may', () => {
+    const rules = ofType('AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties).includes(lambda));
+    expect(rules.map(([, r]) => [r.Properties?.ScheduleExpression, r.Properties?.State])).toEqual([
+      [`rate(${config.reconcile.rateMinutes} minutes)`, 'ENABLED'],
+    ]);
+    const targets = asArray(rules[0][1].Properties?.Targets as Json[]).map((t) => target(obj(t).Arn));
+    expect(targets).toEqual([lambda]);
+    const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) => target(p.Properties?.FunctionName) === lambda);
+    expect(permissions.map(([, p]) => [p.Properties?.Principal, target(p.Properties?.SourceArn)])).toEqual([
+      ['events.amazonaws.com', rules[0][0]],
+    ]);
+    expect(resources[lambda].Properties?.Timeout).toBe(config.functions.reconcile.timeoutSeconds);
+  });
+
+  test('its role, exactly: list both buckets, GetObject on the markers, peek at the DLQs, send to the queues, its checkpoint', () => {
+    const statements = roleStatements(functionRole(lambda));
+    const largest = Math.max(...config.thumbnails.sizes);
+    const ssmArn = `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/${config.service}/dev/reconcile-checkpoint`;
+    expect(statements.map((s) => s.raw)).toEqual([
+      {
+        Sid: 'Logs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${config.service}-dev-reconcile:*`,
+        },
+      },
+      { Sid: 'Tracing', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+      {
+        Sid: 'ReadOutputMarkers',
+        Effect: 'Allow',
+        Action: ['s3:GetObject'],
+        Resource: [{ 'Fn::Sub': `\${ThumbnailsBucket.Arn}/${largest}/*` }, { 'Fn::Sub': '${ThumbnailsBucket.Arn}/predictions/*' }],
+      },
+      {
+        Sid: 'MissingKeysAre404',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: [{ 'Fn::GetAtt': ['UploadsBucket', 'Arn'] }, { 'Fn::GetAtt': ['ThumbnailsBucket', 'Arn'] }],
+      },
+      { Sid: 'Checkpoint', Effect: 'Allow', Action: ['ssm:GetParameter', 'ssm:PutParameter'], Resource: { 'Fn::Sub': ssmArn } },
+      {
+        Sid: 'RepairQueuesDlqs',
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility'],
+        Resource: [...DLQS, 'DeliveryDlq'].map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+      },
+      {
+        Sid: 'RepairQueuesQueues',
+        Effect: 'Allow',
+        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+        Resource: QUEUES.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+      },
+    ]);
+    expect(props('ReconcileCheckpointParameter')).toMatchObject({
+      Name: `/${config.service}/dev/reconcile-checkpoint`,
+      Type: 'String',
+      Value: '{}',
+    });
+  });
+
+  test('missing uploads found in two runs in a row alarm: Sum of UploadsMissing > 0 over two schedule periods', () => {
+    expect(props('ReconcileUploadsMissingAlarm')).toMatchObject({
+      Namespace: config.service,
+      MetricName: 'UploadsMissing',
+      Dimensions: [{ Name: 'service', Value: 'reconcile' }],
+      Statistic: 'Sum',
+      Period: config.reconcile.rateMinutes * 60,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    expect(resources[lambda].Properties?.Environment).toMatchObject({
+      Variables: { POWERTOOLS_SERVICE_NAME: 'reconcile', POWERTOOLS_METRICS_NAMESPACE: config.service },
+    });
+  });
+});
 
 describe('catalogue table', () => {
   const key = (AttributeName: string, KeyType: 'HASH' | 'RANGE') => ({ AttributeName, KeyType });

@@ -1,8 +1,15 @@
-import { FUNCTIONS, type HttpFunction, httpFunctions, type QueueFunction, queueFunctions } from '../../functions/registry';
+import {
+  FUNCTIONS,
+  type HttpFunction,
+  httpFunctions,
+  type QueueFunction,
+  queueFunctions,
+  scheduledFunctions,
+} from '../../functions/registry';
 import type { StackContext } from '../../infra/context';
 import { buildResources, roleStatements } from '../../infra/functionResources';
 import { bucketCors, buildHttpApi } from '../../infra/httpApi';
-import { assertUniqueIds, buildFunctions, esbuildExternal, functionEnvironment } from '../../infra/lambdaFunctions';
+import { assertUniqueIds, buildFunctions, esbuildExternal, functionEnvironment, scheduleRate } from '../../infra/lambdaFunctions';
 import { functionIds, lambdaLogicalId, pascalCase } from '../../infra/naming';
 import config from '../../pipeline.config.json';
 import { catalogueTableProperties } from '../../shared/catalogue/table';
@@ -448,12 +455,36 @@ describe('buildResources', () => {
     expect(externalApi.extensions).toEqual(withApi.extensions);
   });
 
-  test('the real registry: resize and predict their queue resources, api and operator their roles and alarms, the table and the user pool', () => {
+  test('the real registry: resize and predict their queue resources, api and operator their roles and alarms, reconcile its alarms and checkpoint, the table and the user pool', () => {
     const { Resources, Outputs } = buildResources(FUNCTIONS, config, dev);
     const queued = queueFunctions(FUNCTIONS).length;
     const http = httpFunctions(FUNCTIONS).length;
-    expect([queued, http]).toEqual([2, 2]);
-    expect(Object.keys(Resources)).toHaveLength(10 * queued + 3 * http + 3 + 3);
+    const scheduled = scheduledFunctions(FUNCTIONS).length;
+    expect([queued, http, scheduled]).toEqual([2, 2, 1]);
+    expect(Object.keys(Resources)).toHaveLength(10 * queued + 3 * http + 4 * scheduled + 1 + 3 + 3);
+    expect(Object.keys(Resources).filter((id) => id.startsWith('Reconcile'))).toEqual([
+      'ReconcileRole',
+      'ReconcileErrorsAlarm',
+      'ReconcileThrottlesAlarm',
+      'ReconcileUploadsMissingAlarm',
+      'ReconcileCheckpointParameter',
+    ]);
+    expect(Resources.ReconcileUploadsMissingAlarm.Properties).toMatchObject({
+      Namespace: dev.service,
+      MetricName: 'UploadsMissing',
+      Dimensions: [{ Name: 'service', Value: 'reconcile' }],
+      Statistic: 'Sum',
+      Period: config.reconcile.rateMinutes * 60,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(Resources.ReconcileCheckpointParameter.Properties).toMatchObject({
+      Name: `/${dev.service}/${dev.stage}/reconcile-checkpoint`,
+      Type: 'String',
+      Value: '{}',
+    });
     expect(Object.keys(Resources).filter((id) => id.startsWith('Api'))).toEqual(['ApiRole', 'ApiErrorsAlarm', 'ApiThrottlesAlarm']);
     expect(Object.keys(Resources).filter((id) => id.startsWith('Operator'))).toEqual([
       'OperatorRole',
@@ -704,4 +735,59 @@ test("the operator's role: every queue-fed function's DLQ (read, delete, send ba
       Resource: [arn('ResizeQueue'), arn('PredictQueue')],
     },
   ]);
+});
+
+describe('the scheduled reconciler', () => {
+  const [reconcile] = scheduledFunctions(FUNCTIONS);
+
+  test('runs on the rate of pipeline.config.json, with the queue URLs and its checkpoint parameter', () => {
+    const fn = buildFunctions(FUNCTIONS, config, dev).reconcile;
+    expect(fn.events).toEqual([{ schedule: { rate: [`rate(${config.reconcile.rateMinutes} minutes)`], enabled: true } }]);
+    expect(fn.environment).toMatchObject({
+      RECONCILE_CHECKPOINT_PARAMETER: `/${dev.service}/${dev.stage}/reconcile-checkpoint`,
+      RESIZE_QUEUE_URL: { Ref: 'ResizeQueue' },
+      PREDICT_DLQ_URL: { Ref: 'PredictDlq' },
+      DELIVERY_DLQ_URL: { Ref: 'DeliveryDlq' },
+    });
+    expect([scheduleRate(1), scheduleRate(5)]).toEqual(['rate(1 minute)', 'rate(5 minutes)']);
+  });
+
+  test('its role: list both buckets, GetObject on the markers only, peek at the DLQs, send to the queues, its one parameter', () => {
+    const statements = roleStatements(reconcile, dev, FUNCTIONS).slice(2);
+    const largest = Math.max(...config.thumbnails.sizes);
+    expect(statements).toEqual([
+      {
+        Sid: 'ReadOutputMarkers',
+        Effect: 'Allow',
+        Action: ['s3:GetObject'],
+        Resource: [{ 'Fn::Sub': `\${ThumbnailsBucket.Arn}/${largest}/*` }, { 'Fn::Sub': '${ThumbnailsBucket.Arn}/predictions/*' }],
+      },
+      {
+        Sid: 'MissingKeysAre404',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: [arn('UploadsBucket'), arn('ThumbnailsBucket')],
+      },
+      {
+        Sid: 'Checkpoint',
+        Effect: 'Allow',
+        Action: ['ssm:GetParameter', 'ssm:PutParameter'],
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/${dev.service}/${dev.stage}/reconcile-checkpoint`,
+        },
+      },
+      {
+        Sid: 'RepairQueuesDlqs',
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility'],
+        Resource: [arn('ResizeDlq'), arn('PredictDlq'), arn('DeliveryDlq')],
+      },
+      {
+        Sid: 'RepairQueuesQueues',
+        Effect: 'Allow',
+        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+        Resource: [arn('ResizeQueue'), arn('PredictQueue')],
+      },
+    ]);
+  });
 });
