@@ -200,7 +200,8 @@ describe('dlq', () => {
   });
 
   test.each([
-    [['purge'], /unknown dlq action "purge"; actions: list, redrive/],
+    [['empty'], /unknown dlq action "empty"; actions: list, redrive, purge/],
+    [['purge'], /dlq purge needs --reason CODE or --older-than AGE/],
     [['list', '--queue', 'thumbnails'], /--queue must be one of resize, predict, delivery, got "thumbnails"/],
     [
       ['redrive', '--queue', 'delivery'],
