@@ -34,7 +34,7 @@ let page: Page;
 const pageErrors: string[] = [];
 const consoleErrors: string[] = [];
 /** Every image the page fetched from S3, with the moderation metadata of what it was served. */
-const fetchedImages: { url: string; moderation: string | undefined }[] = [];
+const fetchedImages: { url: string; status: number; moderation: string | undefined }[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium`);
@@ -48,7 +48,7 @@ beforeAll(async () => {
   });
   page.on('response', (response) => {
     if (response.request().resourceType() === 'image' && !response.url().startsWith(t.apiUrl)) {
-      fetchedImages.push({ url: response.url(), moderation: response.headers()['x-amz-meta-moderation'] });
+      fetchedImages.push({ url: response.url(), status: response.status(), moderation: response.headers()['x-amz-meta-moderation'] });
     }
   });
 });
@@ -114,7 +114,10 @@ test('a flagged photo: blurred and badged in the gallery, its verdict and label 
   await shot('detail-flagged-1400');
 
   expect(fetchedImages.length).toBeGreaterThan(0);
-  expect(fetchedImages.filter((image) => image.moderation !== 'flagged')).toEqual([]);
+  // Every image served (200) was obscured; a 304 revalidation carries no metadata, a 404 (deleted) no image.
+  expect(fetchedImages.filter((image) => image.status === 200 && image.moderation !== 'flagged')).toEqual([]);
+  expect(fetchedImages.filter((image) => image.status === 200).length).toBeGreaterThan(0);
+  expect(fetchedImages.filter((image) => ![200, 304, 404].includes(image.status))).toEqual([]);
 });
 
 test('a flagged image listed before its obscured thumbnails are stored gets them without a reload', async () => {
@@ -133,7 +136,10 @@ test('a flagged image listed before its obscured thumbnails are stored gets them
   expect(await loaded(flagged.locator('.frame img'))).toBeGreaterThan(0);
   expect(await flagged.locator('.frame img').evaluate((element) => getComputedStyle(element).filter)).toContain('blur');
   await page.unroute('**/images?*');
-  expect(fetchedImages.filter((image) => image.moderation !== 'flagged')).toEqual([]);
+  // Every image served (200) was obscured; a 304 revalidation carries no metadata, a 404 (deleted) no image.
+  expect(fetchedImages.filter((image) => image.status === 200 && image.moderation !== 'flagged')).toEqual([]);
+  expect(fetchedImages.filter((image) => image.status === 200).length).toBeGreaterThan(0);
+  expect(fetchedImages.filter((image) => ![200, 304, 404].includes(image.status))).toEqual([]);
 });
 
 test('a file dropped on the drop zone is uploaded like a picked one', async () => {
@@ -281,7 +287,10 @@ test('delete from the detail view: a refusal is shown, then back to the gallery 
 });
 
 test('never a clear thumbnail fetched, no uncaught page error, no console error but the expected ones', () => {
-  expect(fetchedImages.filter((image) => image.moderation !== 'flagged')).toEqual([]);
+  // Every image served (200) was obscured; a 304 revalidation carries no metadata, a 404 (deleted) no image.
+  expect(fetchedImages.filter((image) => image.status === 200 && image.moderation !== 'flagged')).toEqual([]);
+  expect(fetchedImages.filter((image) => image.status === 200).length).toBeGreaterThan(0);
+  expect(fetchedImages.filter((image) => ![200, 304, 404].includes(image.status))).toEqual([]);
   expect(pageErrors).toEqual([]);
   // 404: an upload the pipeline has not recorded yet, or one deleted; 503: the refused delete.
   const unexpected = consoleErrors.filter((line) => !/status of (404|503)/.test(line));

@@ -46,9 +46,31 @@ test('a flagged image whose thumbnails are still clear gets no thumbnail URL', a
   expect(view.moderation).toEqual({ verdict: 'flagged', flaggedBy: ['Porn'] });
 });
 
+const stage = (status: 'complete', updatedAt: string, parts: ('thumbnails' | 'prediction')[]) => ({ status, eTag: 'e1', updatedAt, parts });
+
 test('a flagged image gets its thumbnails once they are stored obscured, by either function', async () => {
-  const byPredict = await imageView(item({ prediction: { ...flagged, thumbnailsObscured: true }, verdict: 'flagged' }), presigner);
+  // Predict obscured them after resize had finished: nothing can write them clear again.
+  const afterResize = {
+    resize: stage('complete', '2026-12-02T10:00:01.000Z', ['thumbnails']),
+    predict: stage('complete', '2026-12-02T10:00:02.000Z', ['prediction']),
+  };
+  const byPredict = await imageView(
+    item({ prediction: { ...flagged, thumbnailsObscured: true }, verdict: 'flagged', stages: afterResize }),
+    presigner,
+  );
   expect(byPredict.thumbnails).toHaveLength(2);
+  // Predict recorded first, while resize may still be writing them clear: not until resize records them obscured.
+  const resizeLater = { ...afterResize, resize: stage('complete', '2026-12-02T10:00:03.000Z', ['thumbnails']) };
+  const racing = await imageView(
+    item({ prediction: { ...flagged, thumbnailsObscured: true }, verdict: 'flagged', stages: resizeLater }),
+    presigner,
+  );
+  expect(racing.thumbnails).toEqual([]);
+  const { resize: _, ...withoutResize } = afterResize;
+  expect(
+    (await imageView(item({ prediction: { ...flagged, thumbnailsObscured: true }, verdict: 'flagged', stages: withoutResize }), presigner))
+      .thumbnails,
+  ).toEqual([]);
   const obscuredByResize = item({ prediction: flagged, verdict: 'flagged' });
   obscuredByResize.thumbnails = obscuredByResize.thumbnails.map((thumbnail) => ({ ...thumbnail, obscured: true }));
   expect((await imageView(obscuredByResize, presigner)).thumbnails).toHaveLength(2);
