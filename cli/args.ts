@@ -375,6 +375,32 @@ export function parseAuditArgs(argv: readonly string[]): AuditArgs | { help: tru
   };
 }
 
+export interface ReconcileArgs extends TargetArgs {
+  json: boolean;
+  dryRun: boolean;
+  /** Uploads judged in this run at most (default: the reconciler's maxObjectsPerRun). */
+  maxObjects?: number;
+  /** Uploads younger than this count as pending (default: the reconciler's graceSeconds). */
+  graceSeconds?: number;
+}
+
+/** `pipeline reconcile [--max-objects N] [--grace-seconds N] [--dry-run] [--json]`: the local stack only. */
+export function parseReconcileArgs(argv: readonly string[]): ReconcileArgs | { help: true } {
+  const spec: OptionSpec = { json: 'boolean', 'dry-run': 'boolean', 'max-objects': 'string', 'grace-seconds': 'string' };
+  const { positionals, options } = parseArgv(argv, spec, 'reconcile');
+  if (options.help) return { help: true };
+  if (positionals.length > 0) throw new UsageError(`reconcile takes no arguments, got ${JSON.stringify(positionals[0])}`, 'reconcile');
+  const maxObjects = numberOption(options['max-objects'], 'max-objects', { integer: true, min: 1 }, 'reconcile');
+  const graceSeconds = numberOption(options['grace-seconds'], 'grace-seconds', { integer: true, min: 0 }, 'reconcile');
+  return {
+    aws: false,
+    json: options.json === true,
+    dryRun: options['dry-run'] === true,
+    ...(maxObjects !== undefined && { maxObjects }),
+    ...(graceSeconds !== undefined && { graceSeconds }),
+  };
+}
+
 export interface CatalogueRebuildArgs extends TargetArgs {
   action: 'rebuild';
   /** Print what would change, change nothing. */
@@ -479,6 +505,7 @@ const COMMANDS = [
   'dlq',
   'audit',
   'catalogue',
+  'reconcile',
   'moderation',
   'bench',
   'cost',

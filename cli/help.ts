@@ -115,6 +115,13 @@ pipeline model import <tfjs dir> --out <dir> --labels A,B,... [--name N] [--vers
   --uploads-bucket B, --thumbnails-bucket B   other bucket names
   --aws, --stage S     as for pipeline dlq (buckets, queues and table from the stack's outputs)
   Exit code: 0 nothing missing, 1 something missing, 2 the audit could not run, 64 bad arguments.`,
+  reconcile: `pipeline reconcile [--max-objects N] [--grace-seconds N] [--dry-run] [--json]
+  One run of the scheduled reconciler (the reconcile function on AWS) against the local stack, with
+  the same code: from where the last run stopped (its checkpoint is ${local.stateDir}/reconcile-checkpoint.json),
+  judges up to --max-objects uploads (default ${declaredConfig.reconcile.maxObjectsPerRun}) as the audit does and sends the events
+  of the missing ones again, as \`pipeline audit --repair\` does. Uploads younger than --grace-seconds
+  (default ${declaredConfig.reconcile.graceSeconds}) count as pending. --dry-run judges and sends nothing, and keeps the checkpoint.
+  Exit code: 0 nothing missing in the slice, 1 something missing (repaired), 2 could not run, 64 bad arguments.`,
   catalogue: `pipeline catalogue rebuild [--dry-run] [--json] [--aws [--stage S]]
   Rebuilds the image catalogue (the table ${local.tables.catalogue} locally, IMAGES_TABLE to name another;
   on AWS the stack output ImagesTableName) from the buckets and the DLQs: for every upload and every

@@ -5,6 +5,7 @@ import {
   parseDlqArgs,
   parseModelArgs,
   parsePredictArgs,
+  parseReconcileArgs,
   parseReplayArgs,
   parseResizeArgs,
   parseStartArgs,
@@ -19,6 +20,7 @@ import { runDlqList, runDlqPurge, runDlqRedrive } from './commands/dlq';
 import { runModelImport, runModelUpload } from './commands/model';
 import { parseModerationArgs, runModerationList } from './commands/moderation';
 import { runPredict } from './commands/predict';
+import { runReconcileCommand } from './commands/reconcile';
 import { runReplay } from './commands/replay';
 import { runResize } from './commands/resize';
 import { runStart } from './commands/start';
@@ -79,6 +81,10 @@ export async function main(argv: readonly string[], output: Output = processOutp
       case 'catalogue': {
         const parsed = parseCatalogueArgs(args);
         return 'help' in parsed ? help(output, command) : await runCatalogueRebuildCommand(parsed, output);
+      }
+      case 'reconcile': {
+        const parsed = parseReconcileArgs(args);
+        return 'help' in parsed ? help(output, command) : await runReconcileCommand(parsed, output);
       }
       case 'bench': {
         const parsed = parseBenchArgs(args);

@@ -88,6 +88,30 @@ export async function listAllObjects(s3: S3Client, bucket: string, prefix?: stri
   }
 }
 
+/**
+ * One page of a bucket after a key (ListObjectsV2 StartAfter; V1 Marker after a server error, as
+ * for listAllObjects: s3rver fails any V2 page that is truncated).
+ */
+export async function listObjectsPage(
+  s3: S3Client,
+  bucket: string,
+  page: { prefix?: string; startAfter?: string; maxKeys: number },
+): Promise<{ objects: UploadObject[]; truncated: boolean }> {
+  const read = (contents: { Key?: string; ETag?: string; LastModified?: Date; Size?: number }[] | undefined) =>
+    (contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [summary(object.Key, object)]));
+  const after = page.startAfter || undefined;
+  try {
+    const answer = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: page.prefix, StartAfter: after, MaxKeys: page.maxKeys }),
+    );
+    return { objects: read(answer.Contents), truncated: answer.IsTruncated === true };
+  } catch (error) {
+    if (!isServerError(error)) throw error;
+    const answer = await s3.send(new ListObjectsCommand({ Bucket: bucket, Prefix: page.prefix, Marker: after, MaxKeys: page.maxKeys }));
+    return { objects: read(answer.Contents), truncated: answer.IsTruncated === true };
+  }
+}
+
 /** `fn` over every item, at most `limit` at a time; results in the items' order. */
 export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

@@ -1,10 +1,10 @@
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { OutputFamilyName } from '../outputs';
 import { METADATA } from '../outputs';
 import { headObjectMetadata } from '../storage';
 import { type AuditReport, type AuditRules, expectedOutputs, markersToCheck, reconcileAudit, type UploadObject } from './audit';
-import { type AuditTarget, mapLimited } from './auditSources';
+import { type AuditTarget, listObjectsPage, mapLimited } from './auditSources';
 import { type DlqRow, parseDlqMessage } from './dlqRows';
 import { plannedRepairs, type Repair, sendRepairs } from './repair';
 import { peekQueue, queueDepth, type ScanOptions } from './scanQueue';
@@ -101,11 +101,8 @@ export interface UploadsPage {
 
 /** One page of the uploads bucket after `startAfter`. */
 export async function listUploadsPage(s3: S3Client, bucket: string, startAfter: string, maxKeys: number): Promise<UploadsPage> {
-  const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, StartAfter: startAfter || undefined, MaxKeys: maxKeys }));
-  const uploads = (page.Contents ?? [])
-    .filter((object) => object.Key !== undefined)
-    .map((object) => ({ key: object.Key as string, eTag: object.ETag, lastModified: object.LastModified, size: object.Size }));
-  return { uploads, truncated: page.IsTruncated === true && uploads.length > 0 };
+  const { objects, truncated } = await listObjectsPage(s3, bucket, { startAfter, maxKeys });
+  return { uploads: objects, truncated: truncated && objects.length > 0 };
 }
 
 /**
@@ -146,12 +143,12 @@ export async function listPageOutputs(
   for (const range of outputRanges(uploads, rules)) {
     let startAfter = range.first.slice(0, -1);
     for (;;) {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: range.prefix, StartAfter: startAfter, MaxKeys: 1000 }));
+      const page = await listObjectsPage(s3, bucket, { prefix: range.prefix, startAfter, maxKeys: 1000 });
       lists++;
-      const contents = (page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key]));
+      const contents = page.objects.map((object) => object.key);
       for (const key of contents) if (key <= range.last) keys.add(key);
       const lastKey = contents[contents.length - 1];
-      if (!page.IsTruncated || lastKey === undefined || lastKey >= range.last) break;
+      if (!page.truncated || lastKey === undefined || lastKey >= range.last) break;
       startAfter = lastKey;
     }
   }
