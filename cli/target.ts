@@ -119,6 +119,15 @@ export function localClientEnv(env: Env = process.env): { clientEnv: Env } & Loc
   return { clientEnv, ...endpoints };
 }
 
+/** A function's queue and DLQ at the target; throws, naming them, when the target does not know them. */
+export function knownQueues(target: Pick<OperationsTarget, 'functions' | 'description'>, functionName: string) {
+  const { queueUrl, dlqUrl } = target.functions[functionName] ?? {};
+  if (!queueUrl || !dlqUrl) {
+    throw new Error(`the queue and DLQ of the ${functionName} function at ${target.description} are not known; is the stack deployed?`);
+  }
+  return { queueUrl, dlqUrl };
+}
+
 /** A failure message that says what to do about the usual causes. */
 export function describeFailure(error: unknown, target: Pick<OperationsTarget, 'local' | 'description'>): string {
   const text = `${(error as Error).name}: ${(error as Error).message} ${(error as { code?: string }).code ?? ''}`;

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ImageView } from '../shared/api/types';
 import { api } from './api';
 import { ErrorNote, FlagBadge, Reason, StatusBadge, useAnnounce } from './common';
-import { filenameOf, formatBytes, formatTime, POLL_MS, percent, shownThumbnails, thumbnailSources, unsettled } from './format';
+import { filenameOf, formatBytes, formatTime, POLL_MS, percent, thumbnailSources, unsettled } from './format';
 
 /**
  * One image: every thumbnail, the prediction, the moderation verdict, the catalogue record, delete.
@@ -81,7 +81,7 @@ export function Detail({ imageKey, onDeleted }: { imageKey: string; onDeleted: (
 
 function Record({ image }: { image: ImageView }) {
   const sources = thumbnailSources(image);
-  const thumbnails = shownThumbnails(image);
+  const { thumbnails } = image;
   const flagged = image.moderation?.verdict === 'flagged';
   const [modelName, modelVersion] = (image.prediction?.model ?? '').split('/');
   return (

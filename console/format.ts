@@ -23,14 +23,6 @@ export function reasonInfo(reason: string): { meaning: string; action: string } 
 }
 
 /**
- * The thumbnails the console shows: none before moderation has judged the upload. Until the
- * prediction is recorded the API hands out resize's thumbnails as they are, and they are clear
- * even of an upload the prediction is about to flag; once it is flagged the API withholds them
- * until they are stored obscured.
- */
-export const shownThumbnails = (image: ImageView): ImageView['thumbnails'] => (image.moderation ? image.thumbnails : []);
-
-/**
  * Still to change without anyone acting: pending, or judged flagged with no thumbnail handed out
  * yet (they are being written obscured). The views poll such an image until it settles.
  */
@@ -42,7 +34,8 @@ export const POLL_MS = 1500;
 
 /** The 256 px thumbnail as `src`, every size of the same format in `srcset`. */
 export function thumbnailSources(image: ImageView): { src: string; srcset: string; width: number; height: number } | undefined {
-  const smallest = [...shownThumbnails(image)].sort((a, b) => a.size - b.size);
+  // The API hands out no thumbnail before moderation has judged the upload, nor a clear one of a flagged upload.
+  const smallest = [...image.thumbnails].sort((a, b) => a.size - b.size);
   const first = smallest.find((thumbnail) => thumbnail.size === 256) ?? smallest[0];
   if (!first) return undefined;
   const same = smallest.filter((thumbnail) => thumbnail.format === first.format);

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { QueueFunction } from '../functions/registry';
 import type { PipelineConfig } from '../shared/config';
-import { runAudit } from '../shared/operations/auditSources';
+import { familySources, runAudit } from '../shared/operations/auditSources';
 import { plannedRepairs, type Repair, sendRepairs } from '../shared/operations/repair';
 
 /**
@@ -15,16 +15,14 @@ export async function reconcileUploads(
   clients: { s3: S3Client; sqs: SQSClient },
   target: {
     functions: readonly QueueFunction[];
-    queueUrl: (fn: QueueFunction) => string;
-    dlqUrl: (fn: QueueFunction) => string;
+    queueUrl: (functionName: string) => string;
+    dlqUrl: (functionName: string) => string;
     deliveryDlqUrl: string;
     region: string;
   },
   config: Pick<PipelineConfig, 'buckets' | 'thumbnails' | 'queues'>,
 ): Promise<Repair[]> {
-  const families = target.functions.flatMap((fn) =>
-    fn.outputs.map((family) => ({ family, functionName: fn.name, queueUrl: target.queueUrl(fn), dlqUrl: target.dlqUrl(fn) })),
-  );
+  const families = familySources(target.functions, (name) => ({ queueUrl: target.queueUrl(name), dlqUrl: target.dlqUrl(name) }));
   const report = await runAudit(
     clients,
     { uploadsBucket: config.buckets.uploads, thumbnailsBucket: config.buckets.thumbnails, families, deliveryDlqUrl: target.deliveryDlqUrl },
@@ -37,11 +35,10 @@ export async function reconcileUploads(
       scan: { waitTimeSeconds: 0 },
     },
   );
-  const repairs = plannedRepairs(report, new Map(families.map((family) => [family.family, family.functionName])));
+  const repairs = plannedRepairs(report, families);
   await sendRepairs(clients.sqs, repairs, {
     uploadsBucket: config.buckets.uploads,
     region: target.region,
-    queueUrls: Object.fromEntries(families.map((family) => [family.functionName, family.queueUrl])),
     ratePerSecond: 1000,
     dryRun: false,
   });

@@ -319,8 +319,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         { s3, sqs },
         {
           functions: subscribed,
-          queueUrl: (fn) => localQueueUrl(servers.sqsEndpoint, queueName(fn.name)),
-          dlqUrl: (fn) => localQueueUrl(servers.sqsEndpoint, dlqName(fn.name)),
+          queueUrl: (name) => localQueueUrl(servers.sqsEndpoint, queueName(name)),
+          dlqUrl: (name) => localQueueUrl(servers.sqsEndpoint, dlqName(name)),
           deliveryDlqUrl: localQueueUrl(servers.sqsEndpoint, local.queues.deliveryDlq),
           region: local.region,
         },

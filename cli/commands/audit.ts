@@ -6,12 +6,12 @@ import { createCatalogue } from '../../shared/catalogue/store';
 import { dynamoDbClientOptions, s3ClientOptions, sqsClientOptions } from '../../shared/clients';
 import { loadConfig } from '../../shared/config';
 import { formatAuditReport } from '../../shared/operations/audit';
-import { runAudit } from '../../shared/operations/auditSources';
+import { familySources, runAudit } from '../../shared/operations/auditSources';
 import { plannedRepairs, type Repair, sendRepairs } from '../../shared/operations/repair';
 import type { AuditArgs } from '../args';
 import { debugStack, describeError, EXIT } from '../errors';
 import type { Output } from '../output';
-import { describeFailure, type OperationsTarget, resolveTarget } from '../target';
+import { describeFailure, knownQueues, type OperationsTarget, resolveTarget } from '../target';
 
 function formatRepair(repair: { dryRun: boolean; planned: readonly Repair[]; sent: number }): string {
   if (repair.planned.length === 0) return 'repair: nothing to send';
@@ -34,14 +34,8 @@ export async function runAuditCommand(args: AuditArgs, output: Output): Promise<
     target = await resolveTarget(args, args.aws);
     const { buckets } = target;
     // One family alone (`thumbnails`, `prediction`), or `all`: every family some function writes.
-    const writers = queueFunctions().flatMap((fn) => fn.outputs.map((family) => ({ family, fn })));
-    const checked = writers.filter(({ family }) => args.outputs === 'all' || family === args.outputs);
-    const families = checked.map(({ family, fn }) => {
-      const { queueUrl, dlqUrl } = target?.functions[fn.name] ?? {};
-      if (!queueUrl || !dlqUrl)
-        throw new Error(`the queue and DLQ of the ${fn.name} function at ${target?.description} are not known; is the stack deployed?`);
-      return { family, functionName: fn.name, queueUrl, dlqUrl };
-    });
+    const known = target;
+    const families = familySources(queueFunctions(), (name) => knownQueues(known, name), args.outputs);
     if (!buckets.uploads || !buckets.thumbnails) {
       throw new Error(`the buckets of ${target.description} are not known; is the stack deployed?`);
     }
@@ -82,13 +76,10 @@ export async function runAuditCommand(args: AuditArgs, output: Output): Promise<
       output.out(args.json ? JSON.stringify(report, null, 2) : formatAuditReport(report, where));
       return report.ok ? EXIT.ok : EXIT.failed;
     }
-    const writerOf = new Map(families.map((family) => [family.family, family.functionName]));
-    const repairs = plannedRepairs(report, writerOf, args.limit);
-    const queueUrls = Object.fromEntries(families.map((family) => [family.functionName, family.queueUrl]));
+    const repairs = plannedRepairs(report, families, args.limit);
     const sent = await sendRepairs(sqs, repairs, {
       uploadsBucket: buckets.uploads,
       region: target.clientEnv.AWS_REGION || target.clientEnv.AWS_DEFAULT_REGION || 'us-east-1',
-      queueUrls,
       ratePerSecond: args.rate,
       dryRun: args.dryRun,
       onSent: (repair) => output.err(`repair: sent ${repair.key} to the ${repair.functionName} queue (${repair.family} missing)`),

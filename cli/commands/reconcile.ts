@@ -6,11 +6,12 @@ import { stateDirectory } from '../../local/stackState';
 import { fileCheckpointStore } from '../../ops/fileCheckpoint';
 import { s3ClientOptions, sqsClientOptions } from '../../shared/clients';
 import { declaredConfig, loadConfig } from '../../shared/config';
+import { familySources } from '../../shared/operations/auditSources';
 import { reconcileRun } from '../../shared/operations/reconcile';
 import type { ReconcileArgs } from '../args';
 import { debugStack, describeError, EXIT } from '../errors';
 import type { Output } from '../output';
-import { describeFailure, type OperationsTarget, resolveTarget } from '../target';
+import { describeFailure, knownQueues, type OperationsTarget, resolveTarget } from '../target';
 
 /** Where a local pass keeps its place, beside the stack's other state. */
 export const CHECKPOINT_FILE = 'reconcile-checkpoint.json';
@@ -30,14 +31,8 @@ export async function runReconcileCommand(args: ReconcileArgs, output: Output): 
     if (!buckets.uploads || !buckets.thumbnails || !deliveryDlqUrl)
       throw new Error(`the buckets and DLQs of ${target.description} are not known`);
     const config = loadConfig({ ...target.clientEnv, UPLOADS_BUCKET: buckets.uploads, THUMBNAILS_BUCKET: buckets.thumbnails });
-    const writers = queueFunctions();
-    const urls = (name: string) => {
-      const found = target?.functions[name];
-      if (!found?.queueUrl || !found.dlqUrl)
-        throw new Error(`the queue and DLQ of the ${name} function at ${target?.description} are not known`);
-      return { queueUrl: found.queueUrl, dlqUrl: found.dlqUrl };
-    };
-    const families = writers.flatMap((fn) => fn.outputs.map((family) => ({ family, functionName: fn.name, ...urls(fn.name) })));
+    const known = target;
+    const families = familySources(queueFunctions(), (name) => knownQueues(known, name));
     s3 = new S3Client({ ...s3ClientOptions(target.clientEnv), maxAttempts: 3 });
     sqs = new SQSClient({ ...sqsClientOptions(target.clientEnv), maxAttempts: 3 });
     const settings = declaredConfig.reconcile;
@@ -50,7 +45,6 @@ export async function runReconcileCommand(args: ReconcileArgs, output: Output): 
         graceSeconds: args.graceSeconds ?? settings.graceSeconds,
         maxReceiveCount: config.queues.maxReceiveCount,
         region: target.clientEnv.AWS_REGION || 'us-east-1',
-        queueUrls: Object.fromEntries(writers.map((fn) => [fn.name, urls(fn.name).queueUrl])),
         scan: target.scan,
         dryRun: args.dryRun,
         budget: {

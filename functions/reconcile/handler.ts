@@ -4,6 +4,7 @@ import { createS3Client, createSqsClient } from '../../shared/clients';
 import { declaredConfig, loadConfig, requireSetting } from '../../shared/config';
 import { dlqUrlVariable, ENV, queueUrlVariable } from '../../shared/environment';
 import { createObservability, METRICS, MetricUnit } from '../../shared/observability';
+import { familySources } from '../../shared/operations/auditSources';
 import { reconcileRun } from '../../shared/operations/reconcile';
 import { ssmCheckpointStore } from '../../shared/operations/ssmCheckpoint';
 import { queueFunctions } from '../registry';
@@ -13,23 +14,15 @@ const settings = declaredConfig.reconcile;
 const observability = createObservability('reconcile');
 const { logger, tracer, metrics } = observability;
 const env = process.env;
-const writers = queueFunctions();
 const target = {
   uploadsBucket: config.buckets.uploads,
   thumbnailsBucket: config.buckets.thumbnails,
-  families: writers.flatMap((fn) =>
-    fn.outputs.map((family) => ({
-      family,
-      functionName: fn.name,
-      queueUrl: requireSetting(env[queueUrlVariable(fn.name)], queueUrlVariable(fn.name)),
-      dlqUrl: requireSetting(env[dlqUrlVariable(fn.name)], dlqUrlVariable(fn.name)),
-    })),
-  ),
+  families: familySources(queueFunctions(), (name) => ({
+    queueUrl: requireSetting(env[queueUrlVariable(name)], queueUrlVariable(name)),
+    dlqUrl: requireSetting(env[dlqUrlVariable(name)], dlqUrlVariable(name)),
+  })),
   deliveryDlqUrl: requireSetting(env[ENV.deliveryDlqUrl], ENV.deliveryDlqUrl),
 };
-const queueUrls = Object.fromEntries(
-  writers.map((fn) => [fn.name, requireSetting(env[queueUrlVariable(fn.name)], queueUrlVariable(fn.name))]),
-);
 const clients = {
   s3: tracer.captureAWSv3Client(createS3Client()),
   sqs: tracer.captureAWSv3Client(createSqsClient()),
@@ -49,7 +42,6 @@ export const handler = async (_event: unknown, context: Context) => {
       graceSeconds: settings.graceSeconds,
       maxReceiveCount: config.queues.maxReceiveCount,
       region: requireSetting(env[ENV.region], ENV.region),
-      queueUrls,
       budget: {
         ...settings,
         reserveMs: settings.reserveSeconds * 1000,

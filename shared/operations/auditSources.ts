@@ -19,11 +19,27 @@ import { type DlqRow, parseDlqMessage } from './dlqRows';
 import { peekQueue, queueDepth, type ScanOptions } from './scanQueue';
 
 /** The function that writes an output family: its queue holds the family's in-flight work, its DLQ the failures. */
-interface FamilySource {
+export interface FamilySource {
   family: OutputFamily;
   functionName: string;
   queueUrl: string;
   dlqUrl: string;
+}
+
+/**
+ * The family sources of the queue-fed functions (every family each writes, or one family alone),
+ * with the queue and DLQ `urlsOf` finds for each function (it throws, naming what is unknown).
+ */
+export function familySources(
+  functions: readonly { name: string; outputs: readonly OutputFamily[] }[],
+  urlsOf: (functionName: string) => { queueUrl: string; dlqUrl: string },
+  outputs: OutputFamily | 'all' = 'all',
+): FamilySource[] {
+  return functions.flatMap((fn) =>
+    fn.outputs
+      .filter((family) => outputs === 'all' || family === outputs)
+      .map((family) => ({ family, functionName: fn.name, ...urlsOf(fn.name) })),
+  );
 }
 
 /** Where an audit looks: the two buckets, each family's queue and DLQ, and the delivery DLQ. */

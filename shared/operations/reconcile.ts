@@ -71,8 +71,6 @@ export interface ReconcileOptions extends Pick<AuditRules, 'thumbnails' | 'grace
   maxReceiveCount: number;
   region: string;
   budget: ReconcileBudget;
-  /** Each function's queue, by name: where repairs go. */
-  queueUrls: Readonly<Record<string, string>>;
   scan?: ScanOptions;
   dryRun?: boolean;
   now?: () => Date;
@@ -253,16 +251,14 @@ export async function reconcileRun(
   // Repairs fit the time left (less a second for the checkpoint) as well as the run's cap.
   const timeLeftForRepairs = Math.max(0, budget.remainingMs() - 1000) / 1000;
   const repairLimit = Math.min(budget.maxRepairsPerRun, Math.floor(timeLeftForRepairs * budget.repairRatePerSecond));
-  const writers = new Map(target.families.map((source) => [source.family, source.functionName]));
-  const repairs = plannedRepairs({ entries: missing }, writers, repairLimit);
-  const wanted = plannedRepairs({ entries: missing }, writers).length;
+  const repairs = plannedRepairs({ entries: missing }, target.families, repairLimit);
+  const wanted = plannedRepairs({ entries: missing }, target.families).length;
   if (wanted > repairs.length) {
     warnings.push(`${wanted - repairs.length} of ${wanted} repair(s) not sent in this run (budget); the next pass finds them again`);
   }
   const repaired = await sendRepairs(sqs, repairs, {
     uploadsBucket: target.uploadsBucket,
     region: options.region,
-    queueUrls: options.queueUrls,
     ratePerSecond: budget.repairRatePerSecond,
     dryRun: options.dryRun ?? false,
   });

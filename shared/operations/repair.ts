@@ -3,6 +3,7 @@ import { REPAIR_ATTRIBUTE } from '../events';
 import type { OutputFamilyName } from '../outputs';
 import { encodeS3EventKey } from '../s3Key';
 import type { AuditReport } from './audit';
+import type { FamilySource } from './auditSources';
 
 /**
  * The repair of what an audit finds missing: the upload's S3 event sent again to the queue of each
@@ -18,21 +19,27 @@ export interface Repair {
   lastModified?: string;
   family: OutputFamilyName;
   functionName: string;
+  /** The writer's queue, where the event goes. */
+  queueUrl: string;
 }
 
-/** One repair per missing family of each upload, worst first as the audit lists them, at most `limit`. */
+/**
+ * One repair per missing family of each upload, worst first as the audit lists them, at most
+ * `limit`, to the queue of the family's writer among `families` (a family not among them is left).
+ */
 export function plannedRepairs(
   report: Pick<AuditReport, 'entries'>,
-  writers: ReadonlyMap<OutputFamilyName, string>,
+  families: readonly Pick<FamilySource, 'family' | 'functionName' | 'queueUrl'>[],
   limit = Number.POSITIVE_INFINITY,
 ): Repair[] {
   const repairs: Repair[] = [];
   for (const entry of report.entries) {
     for (const family of entry.families) {
-      const functionName = writers.get(family.family);
-      if (family.status !== 'missing' || !functionName) continue;
+      const writer = families.find((source) => source.family === family.family);
+      if (family.status !== 'missing' || !writer) continue;
       if (repairs.length >= limit) return repairs;
-      repairs.push({ key: entry.key, eTag: entry.eTag, lastModified: entry.lastModified, family: family.family, functionName });
+      const { functionName, queueUrl } = writer;
+      repairs.push({ key: entry.key, eTag: entry.eTag, lastModified: entry.lastModified, family: family.family, functionName, queueUrl });
     }
   }
   return repairs;
@@ -61,8 +68,6 @@ export function repairNotification(repair: Repair, uploadsBucket: string, region
 export interface RepairOptions {
   uploadsBucket: string;
   region: string;
-  /** Each function's queue, by name. */
-  queueUrls: Readonly<Record<string, string>>;
   /** Messages per second at most, so a repair never floods a busy pipeline. */
   ratePerSecond: number;
   dryRun: boolean;
@@ -75,12 +80,10 @@ export async function sendRepairs(sqs: SQSClient, repairs: readonly Repair[], op
   const gapMs = 1000 / options.ratePerSecond;
   let sent = 0;
   for (const repair of repairs) {
-    const queueUrl = options.queueUrls[repair.functionName];
-    if (!queueUrl) throw new Error(`no queue for the ${repair.functionName} function`);
     const started = performance.now();
     await sqs.send(
       new SendMessageCommand({
-        QueueUrl: queueUrl,
+        QueueUrl: repair.queueUrl,
         MessageBody: repairNotification(repair, options.uploadsBucket, options.region),
         MessageAttributes: { [REPAIR_ATTRIBUTE.name]: { DataType: 'String', StringValue: REPAIR_ATTRIBUTE.force } },
       }),

@@ -106,7 +106,6 @@ const options = (budget: Partial<Parameters<typeof reconcileRun>[2]['budget']> =
   graceSeconds: 60,
   maxReceiveCount: 5,
   region: 'us-east-1',
-  queueUrls: { resize: 'q/resize', predict: 'q/predict' },
   now: () => new Date('2026-02-01T00:00:00Z'),
   budget: {
     maxObjectsPerRun: 25,

@@ -13,10 +13,10 @@ const entry = (key: string, families: [string, Entry['status']][]): Entry => ({
   status: 'missing',
   families: families.map(([family, status]) => ({ family: family as 'thumbnails', status, detail: '' })),
 });
-const writers = new Map([
-  ['thumbnails', 'resize'],
-  ['prediction', 'predict'],
-] as const);
+const writers = [
+  { family: 'thumbnails', functionName: 'resize', queueUrl: 'q/resize' },
+  { family: 'prediction', functionName: 'predict', queueUrl: 'q/predict' },
+] as const;
 
 test('one repair per missing family; pending, dead-lettered and complete families are left alone; the limit holds', () => {
   const report = {
@@ -35,17 +35,21 @@ test('one repair per missing family; pending, dead-lettered and complete familie
       ]),
     ],
   };
-  expect(plannedRepairs(report, writers).map((r) => `${r.functionName}:${r.key}`)).toEqual(['resize:a', 'predict:b', 'predict:c']);
+  expect(plannedRepairs(report, writers).map((r) => `${r.queueUrl}:${r.functionName}:${r.key}`)).toEqual([
+    'q/resize:resize:a',
+    'q/predict:predict:b',
+    'q/predict:predict:c',
+  ]);
   expect(plannedRepairs(report, writers, 2)).toHaveLength(2);
   // A family no function is asked to repair (outputs thumbnails only) is not planned.
-  expect(plannedRepairs(report, new Map([['thumbnails', 'resize']]))).toHaveLength(1);
+  expect(plannedRepairs(report, [writers[0]])).toHaveLength(1);
 });
 
 test('the notification is the one S3 sends: it parses back to the same key and ETag, whatever the key', () => {
   for (const key of ['plain.jpg', 'my photo+1 ü (2).jpg', 'a/b/c%20d.png']) {
     const [event] = parseS3MessageBody(
       repairNotification(
-        { key, eTag: 'abc', lastModified: '2026-12-02T10:00:00.000Z', family: 'thumbnails', functionName: 'resize' },
+        { key, eTag: 'abc', lastModified: '2026-12-02T10:00:00.000Z', family: 'thumbnails', functionName: 'resize', queueUrl: 'q/resize' },
         'uploads',
         'eu-west-1',
       ),
