@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ImageView } from '../shared/api/types';
 import { api, type ListQuery } from './api';
 import { ErrorNote, FlagBadge, StatusBadge, useAnnounce } from './common';
@@ -36,11 +36,16 @@ export function Gallery({
   const [error, setError] = useState<unknown>();
   const announce = useAnnounce();
 
+  // Listings answer out of order (a filter changed twice, an upload finishing): only the newest one is shown.
+  const latest = useRef(0);
+
   async function load(from: string | null) {
+    const request = ++latest.current;
     setLoading(true);
     setError(undefined);
     try {
       const page = await api.list({ status, verdict, cursor: from, limit: pageSize() });
+      if (request !== latest.current) return;
       setItems((shown) => {
         if (!from) return page.items;
         const keys = new Set(shown.map((image) => image.key));
@@ -49,9 +54,9 @@ export function Gallery({
       setCursor(page.cursor);
       if (from) announce(`${page.items.length} more images shown`);
     } catch (caught) {
-      setError(caught);
+      if (request === latest.current) setError(caught);
     } finally {
-      setLoading(false);
+      if (request === latest.current) setLoading(false);
     }
   }
 
